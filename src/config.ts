@@ -1,0 +1,34 @@
+/**
+ * All configuration, parsed once at boot. Each section lives with its owner
+ * (platform here; integrations in their folders) and is combined below, so
+ * every problem in every section is reported at once.
+ */
+import { EnvReader, ConfigError } from './platform/env-reader.ts';
+import { readPlatformConfig } from './platform/config.ts';
+import { readJobsConfig } from './platform/jobs/config.ts';
+import packageJson from '../package.json' with { type: 'json' };
+
+function readAll(env: EnvReader) {
+  return {
+    version: packageJson.version,
+    ...readPlatformConfig(env),
+    jobs: readJobsConfig(env),
+  };
+}
+
+export type AppConfig = ReturnType<typeof readAll>;
+
+/** Parses `env`; throws ConfigError listing every problem. */
+export function parseConfig(env: Record<string, string | undefined>): AppConfig {
+  const reader = new EnvReader(env);
+  const config = readAll(reader);
+  if (reader.errors.length) throw new ConfigError(reader.errors);
+  return config;
+}
+
+/** Every documented variable (for `.env.example` and `ecodrix doctor`). */
+export function documentedVariables() {
+  const reader = new EnvReader({});
+  readAll(reader);
+  return reader.documented;
+}

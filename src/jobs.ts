@@ -1,0 +1,13 @@
+/**
+ * Every job and cron schedule, in one typed list. Each domain exports its job
+ * definitions (one file per job); add them here.
+ */
+import type { AppContext } from './context.ts';
+import type { JobDefinition } from './platform/jobs/queue.ts';
+
+export const jobDefinitions: JobDefinition<any, AppContext>[] = [
+];
+
+/** Cron schedules: [job, cron expression (UTC)]. Each tick runs once across all instances. */
+export const cronSchedules: Array<[JobDefinition<any, AppContext>, string]> = [
+];

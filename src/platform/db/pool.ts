@@ -1,0 +1,77 @@
+/**
+ * node-postgres pools with safe settings: a connect timeout (the driver's
+ * default waits forever), a statement timeout, and an error listener (an idle
+ * client error without one crashes the process).
+ */
+import pg from 'pg';
+
+/** Anything that runs queries: a pool, or a client inside a transaction. */
+export type Db = pg.Pool | pg.PoolClient;
+
+export interface CreatePoolOptions {
+  connectionString: string;
+  max: number;
+  connectTimeoutMs: number;
+  statementTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  /** Schemas searched for unqualified names (tenant databases use `ecodrix`). */
+  searchPath?: string;
+  applicationName?: string;
+  /** Called for errors on idle clients (database restarted, network cut). */
+  onError?: (err: Error) => void;
+}
+
+export function createPool(options: CreatePoolOptions): pg.Pool {
+  const flags: string[] = [];
+  if (options.statementTimeoutMs) flags.push(`-c statement_timeout=${options.statementTimeoutMs}`);
+  if (options.searchPath) flags.push(`-c search_path=${options.searchPath}`);
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    idleTimeoutMillis: options.idleTimeoutMs ?? 30_000,
+    application_name: options.applicationName ?? 'ecodrix',
+    options: flags.length ? flags.join(' ') : undefined,
+  });
+  pool.on('error', (err) => options.onError?.(err));
+  return pool;
+}
+
+/** Runs `fn` in a transaction on one client of `pool`; commits on success, rolls back on error. */
+export async function withTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** Quotes an identifier for SQL (database and role names). */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Replaces the database name in a connection URL. */
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${encodeURIComponent(database)}`;
+  return parsed.toString();
+}
+
+/** Connection URL with any password replaced, for logs and errors. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}

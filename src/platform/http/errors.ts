@@ -1,0 +1,70 @@
+/**
+ * One place that turns errors into HTTP: AppError codes through statusByCode,
+ * Fastify's own errors (validation, body too large, bad content type) into our
+ * codes, anything else into a 500 that hides its details.
+ */
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { AppError, type ErrorCode } from '../errors.ts';
+
+const fastifyCodeMap: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
+  FST_ERR_VALIDATION: 'VALIDATION_FAILED',
+  FST_ERR_INVALID_URL: 'BAD_REQUEST',
+  FST_ERR_BAD_URL: 'BAD_REQUEST',
+  FST_ERR_ASYNC_CONSTRAINT: 'BAD_REQUEST',
+};
+
+const messages: Partial<Record<ErrorCode, string>> = {
+  PAYLOAD_TOO_LARGE: 'Request body is too large',
+  UNSUPPORTED_MEDIA_TYPE: 'Unsupported Content-Type',
+  MALFORMED_JSON: 'Malformed JSON body',
+};
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | AppError | Error, request, reply) => {
+    let appError: AppError;
+    if (error instanceof AppError) {
+      appError = error;
+    } else if ('code' in error && typeof error.code === 'string' && fastifyCodeMap[error.code]) {
+      const code = fastifyCodeMap[error.code];
+      const message = code === 'VALIDATION_FAILED' ? `Invalid request: ${error.message}` : messages[code] ?? error.message;
+      appError = new AppError(code, { message });
+    } else if ('statusCode' in error && typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      // Other Fastify client errors (e.g. prototype poisoning) keep their status with a generic code.
+      appError = new AppError('BAD_REQUEST', { status: error.statusCode, message: error.message });
+    } else {
+      appError = new AppError('INTERNAL', { message: 'Internal server error', cause: error });
+    }
+    if (appError.status >= 500) {
+      request.log.error({ err: error, code: appError.code }, 'request failed');
+    } else {
+      request.log.info({ code: appError.code, status: appError.status }, appError.message);
+    }
+    if (appError.retryAfterSeconds) reply.header('retry-after', String(appError.retryAfterSeconds));
+    const message = appError.status >= 500 && appError.code === 'INTERNAL' ? 'Internal server error' : appError.message;
+    reply.status(appError.status).send({
+      error: { code: appError.code, message, requestId: request.id, ...(appError.details ? { details: appError.details } : {}) },
+    });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send({ error: { code: 'ROUTE_NOT_FOUND', message: `Route ${request.method} ${request.url.split('?')[0]} not found`, requestId: request.id } });
+  });
+}
+
+/** OpenAPI schema of the error body, for route `response` sections. */
+export const ErrorBodySchema = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' }, requestId: { type: 'string' }, details: { type: 'object', additionalProperties: true } },
+      required: ['code', 'message', 'requestId'],
+    },
+  },
+  required: ['error'],
+} as const;

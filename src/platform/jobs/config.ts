@@ -1,0 +1,12 @@
+import type { EnvReader } from '../env-reader.ts';
+
+/** Queue defaults (the original system's worker settings). */
+export function readJobsConfig(env: EnvReader) {
+  return {
+    concurrency: env.int('JOB_CONCURRENCY', { default: 3, min: 1, max: 500, doc: 'Parallel jobs per queue per worker process (original default 3).' }),
+    attempts: env.int('JOB_MAX_ATTEMPTS', { default: 3, min: 1, max: 100, doc: 'Attempts before a job is marked failed (original default 3).' }),
+    backoffSeconds: env.int('JOB_BACKOFF_SECONDS', { default: 5, min: 1, max: 3600, doc: 'Base retry backoff, doubled each retry (5 s × 2ⁿ).' }),
+    expireInSeconds: env.int('JOB_TIMEOUT_SECONDS', { default: 300, min: 5, max: 86_400, doc: 'An attempt running longer counts as failed and is retried (covers a worker that died mid-job).' }),
+    retentionDays: env.int('JOB_RETENTION_DAYS', { default: 14, min: 1, max: 365, doc: 'Days finished jobs stay visible in job history.' }),
+  };
+}

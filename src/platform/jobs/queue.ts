@@ -1,0 +1,196 @@
+/**
+ * The durable job queue: pg-boss on the control database, one queue per job
+ * type, LISTEN/NOTIFY for millisecond pickup, heartbeats so a job whose worker
+ * died is re-run, dead letters, retention. Domain code declares jobs with
+ * `defineJob` (one file per job) and the composition root lists them in
+ * `src/jobs.ts`; `enqueue` is type-checked against the definition.
+ */
+import { createHash } from 'node:crypto';
+import { PgBoss } from 'pg-boss';
+import type { Job, SendOptions } from 'pg-boss';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+
+export interface JobRetryPolicy {
+  /** Attempts in all, the first included (original default 3). */
+  attempts: number;
+  /** Base backoff in seconds, doubled each retry (original default 5 s × 2ⁿ). */
+  backoffSeconds: number;
+  /** Seconds an attempt may run before it counts as failed. */
+  expireInSeconds: number;
+}
+
+export interface JobDefinition<TData extends object, TContext> {
+  /** Queue name, `<domain>.<verb-noun>`. */
+  name: string;
+  /** Parallel jobs per process for this queue. */
+  concurrency?: number;
+  /** Jobs fetched per poll (handlers still get one job at a time). */
+  batchSize?: number;
+  retry?: Partial<JobRetryPolicy>;
+  /** Runs the job. Throw to retry (until attempts are used up). */
+  handler: (data: TData, context: TContext, job: Job<TData>) => Promise<unknown>;
+  /** Called once when the last attempt failed. */
+  onFailed?: (data: TData, context: TContext, error: unknown) => Promise<void>;
+}
+
+/** Declares a job; see JobDefinition. */
+export function defineJob<TData extends object, TContext>(definition: JobDefinition<TData, TContext>): JobDefinition<TData, TContext> {
+  return definition;
+}
+
+export interface EnqueueOptions {
+  /** Run at (or after) this time. */
+  startAfter?: Date;
+  /**
+   * Deterministic key: the job id is derived from it, so enqueueing the same key twice
+   * creates one job (for as long as the job is retained).
+   */
+  key?: string;
+  /** Enqueue inside this control-database transaction. */
+  tx?: pg.PoolClient;
+  priority?: number;
+}
+
+export interface QueueSettings {
+  concurrency: number;
+  attempts: number;
+  backoffSeconds: number;
+  expireInSeconds: number;
+  /** Days completed jobs are kept (history, dedupe of keyed jobs). */
+  retentionDays: number;
+}
+
+/** Turns a deterministic key into the UUID pg-boss uses as job id. */
+export function jobIdForKey(queue: string, key: string): string {
+  const hex = createHash('sha256').update(`${queue}\0${key}`).digest('hex');
+  // Shape it as a version-8 (custom) UUID.
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+export class JobQueue<TContext> {
+  readonly boss: PgBoss;
+  private readonly definitions = new Map<string, JobDefinition<any, TContext>>();
+  private readonly settings: QueueSettings;
+  private readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  private context?: TContext;
+  private started = false;
+
+  constructor(options: { connectionString: string; settings: QueueSettings; logger: Pick<Logger, 'info' | 'warn' | 'error'>; schedule: boolean; max?: number }) {
+    this.settings = options.settings;
+    this.logger = options.logger;
+    this.boss = new PgBoss({
+      connectionString: options.connectionString,
+      schema: 'pgboss',
+      max: options.max ?? 10,
+      useListenNotify: true,
+      schedule: options.schedule,
+      supervise: true,
+      application_name: 'ecodrix-queue',
+      connectionTimeoutMillis: 5000,
+    });
+    this.boss.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'job queue error'));
+  }
+
+  /** Adds job definitions (before start). */
+  register(definitions: JobDefinition<any, TContext>[]): void {
+    for (const definition of definitions) {
+      if (this.definitions.has(definition.name)) throw new Error(`job ${definition.name} registered twice`);
+      this.definitions.set(definition.name, definition);
+    }
+  }
+
+  definition(name: string): JobDefinition<any, TContext> | undefined {
+    return this.definitions.get(name);
+  }
+
+  get names(): string[] {
+    return [...this.definitions.keys()];
+  }
+
+  /** Starts pg-boss and creates every queue; with `work`, starts consuming with `context`. */
+  async start(context: TContext, options: { work: boolean }): Promise<void> {
+    this.context = context;
+    await this.boss.start();
+    this.started = true;
+    for (const definition of this.definitions.values()) {
+      const retry = this.retryOf(definition);
+      const queue = {
+        retryLimit: retry.attempts - 1,
+        retryDelay: retry.backoffSeconds,
+        retryBackoff: true,
+        expireInSeconds: retry.expireInSeconds,
+        deleteAfterSeconds: this.settings.retentionDays * 86_400,
+        notify: true,
+      };
+      const existing = await this.boss.getQueue(definition.name);
+      if (!existing) {
+        await this.boss.createQueue(definition.name, queue).catch((err: Error) => {
+          if (!/already exists|duplicate/i.test(err.message)) throw err;
+        });
+      } else {
+        await this.boss.updateQueue(definition.name, queue);
+      }
+    }
+    if (options.work) {
+      for (const definition of this.definitions.values()) await this.work(definition);
+    }
+  }
+
+  private retryOf(definition: JobDefinition<any, TContext>): JobRetryPolicy {
+    return {
+      attempts: definition.retry?.attempts ?? this.settings.attempts,
+      backoffSeconds: definition.retry?.backoffSeconds ?? this.settings.backoffSeconds,
+      expireInSeconds: definition.retry?.expireInSeconds ?? this.settings.expireInSeconds,
+    };
+  }
+
+  private async work(definition: JobDefinition<any, TContext>): Promise<void> {
+    const retry = this.retryOf(definition);
+    await this.boss.work(definition.name, {
+      localConcurrency: definition.concurrency ?? this.settings.concurrency,
+      batchSize: 1,
+      includeMetadata: true,
+      pollingIntervalSeconds: 2,
+      notifyPollingIntervalSeconds: 10,
+    }, async (jobs) => {
+      for (const job of jobs) {
+        try {
+          return await definition.handler(job.data, this.context!, job);
+        } catch (err) {
+          const isLast = job.retryCount >= retry.attempts - 1;
+          this.logger.warn({ job: definition.name, id: job.id, attempt: job.retryCount + 1, err: (err as Error).message }, isLast ? 'job failed for good' : 'job attempt failed; will retry');
+          if (isLast && definition.onFailed) await definition.onFailed(job.data, this.context!, err).catch(() => {});
+          throw err;
+        }
+      }
+    });
+  }
+
+  /**
+   * Enqueues a job. With a `key`, a second enqueue of the same key is a no-op.
+   * @returns the job id (also when the keyed job already existed)
+   */
+  async enqueue<TData extends object>(definition: JobDefinition<TData, TContext>, data: TData, options: EnqueueOptions = {}): Promise<string> {
+    if (!this.started) throw new Error('job queue not started');
+    const id = options.key ? jobIdForKey(definition.name, options.key) : undefined;
+    const send: SendOptions = { id, startAfter: options.startAfter, priority: options.priority };
+    if (options.tx) {
+      const tx = options.tx;
+      send.db = { executeSql: (text: string, values?: unknown[]) => tx.query(text, values as any[]) };
+    }
+    const created = await this.boss.send(definition.name, data, send);
+    return created ?? id!;
+  }
+
+  /** Registers a distributed-safe cron schedule (each tick runs once across all instances). */
+  async schedule(definition: JobDefinition<any, TContext>, cron: string, data: object = {}): Promise<void> {
+    await this.boss.schedule(definition.name, cron, data, { tz: 'UTC' });
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await this.boss.stop({ graceful: true, timeout: 20_000, close: true });
+  }
+}

@@ -1,0 +1,11 @@
+/** Every HTTP route, registered in one place. Each domain exports `register*Routes(app, ctx, auth)`. */
+import type { FastifyInstance } from 'fastify';
+import type { AuthHooks } from './auth/auth-hooks.ts';
+import type { AppContext } from './context.ts';
+import { registerHealthRoutes } from './health/routes.ts';
+import { registerClientRoutes } from './tenants/index.ts';
+
+export async function registerRoutes(app: FastifyInstance, ctx: AppContext, auth: AuthHooks): Promise<void> {
+  await registerHealthRoutes(app, ctx);
+  await registerClientRoutes(app, ctx, auth);
+}

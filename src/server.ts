@@ -1,0 +1,60 @@
+/**
+ * Runs the roles of one process: `api` (HTTP + Socket.io), `worker` (queue
+ * consumers), `cron` (schedules). All three by default.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Booted } from './boot.ts';
+import { buildHttpApp } from './http.ts';
+import { cronSchedules } from './jobs.ts';
+
+export type Role = 'api' | 'worker' | 'cron';
+export const ROLES: readonly Role[] = ['api', 'worker', 'cron'];
+
+export interface RunningServer {
+  app?: FastifyInstance;
+  /** Address the API listens on (when the api role runs). */
+  url?: string;
+  /** Stop accepting, finish in-flight work, close everything. */
+  stop(): Promise<void>;
+}
+
+/** Hooks that run after the HTTP app is listening (the realtime gateway attaches here). */
+export type ApiStartHook = (app: FastifyInstance, booted: Booted) => Promise<void> | void;
+const apiStartHooks: ApiStartHook[] = [];
+export function onApiStart(hook: ApiStartHook): void {
+  apiStartHooks.push(hook);
+}
+
+export async function startRoles(booted: Booted, roles: readonly Role[], options: { port?: number; host?: string } = {}): Promise<RunningServer> {
+  const { ctx } = booted;
+  await ctx.queue.start(ctx, { work: roles.includes('worker') });
+  if (roles.includes('cron')) {
+    for (const [definition, cron] of cronSchedules) await ctx.queue.schedule(definition, cron);
+  }
+  let app: FastifyInstance | undefined;
+  let url: string | undefined;
+  if (roles.includes('api')) {
+    app = await buildHttpApp(ctx);
+    for (const hook of apiStartHooks) await hook(app, booted);
+    url = await app.listen({ port: options.port ?? ctx.config.port, host: options.host ?? ctx.config.host });
+  }
+  ctx.logger.info({ roles, url }, 'ECODrIx started');
+  return {
+    app,
+    url,
+    async stop() {
+      if (app) await app.close();
+      await booted.close();
+    },
+  };
+}
+
+/** Parses `--services=api,worker` (or SERVICES) into roles. */
+export function parseRoles(argv: string[], fallback: string[]): Role[] {
+  const flag = argv.find((a) => a.startsWith('--services='));
+  const list = flag ? flag.slice('--services='.length).split(',') : fallback;
+  const roles = list.map((r) => r.trim()).filter(Boolean);
+  const unknown = roles.filter((r) => !ROLES.includes(r as Role));
+  if (unknown.length) throw new Error(`unknown service role(s): ${unknown.join(', ')} (use ${ROLES.join(', ')})`);
+  return roles as Role[];
+}
