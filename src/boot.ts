@@ -16,7 +16,7 @@ import { createPool, redactUrl } from './platform/db/pool.ts';
 import { TenantPools } from './platform/db/tenant-pools.ts';
 import { loadDevSecrets } from './platform/dev-secrets.ts';
 import { ConfigError } from './platform/env-reader.ts';
-import { nullPublisher } from './platform/events.ts';
+import { nullDomainEventsNotifier, nullPublisher } from './platform/events.ts';
 import { JobQueue } from './platform/jobs/queue.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 
@@ -118,7 +118,7 @@ export async function boot(options: BootOptions = {}): Promise<Booted> {
   const queue = new JobQueue<AppContext>({ connectionString: controlUrl, settings: config.jobs, logger, schedule: options.schedule ?? false });
   queue.register(jobDefinitions);
 
-  const ctx: AppContext = { config, logger, controlDb, controlUrl, embedded: Boolean(embedded), keyring, tenantPools, queue, realtime: nullPublisher };
+  const ctx: AppContext = { config, logger, controlDb, controlUrl, embedded: Boolean(embedded), keyring, tenantPools, queue, realtime: nullPublisher, domainEvents: nullDomainEventsNotifier };
   return {
     ctx,
     async close() {

@@ -9,7 +9,7 @@ import type pg from 'pg';
 import type { AppConfig } from './config.ts';
 import type { Keyring } from './platform/crypto/keyring.ts';
 import type { TenantPools } from './platform/db/tenant-pools.ts';
-import type { RealtimePublisher } from './platform/events.ts';
+import type { DomainEventsNotifier, RealtimePublisher } from './platform/events.ts';
 import type { JobQueue } from './platform/jobs/queue.ts';
 import type { Logger } from './platform/logger.ts';
 
@@ -27,4 +27,6 @@ export interface AppContext {
   queue: JobQueue<AppContext>;
   /** Dashboards fan-out; the API role replaces the null publisher with the Socket.io gateway. */
   realtime: RealtimePublisher;
+  /** Call `recorded(clientId)` after committing a tenant transaction that recorded domain events. */
+  domainEvents: DomainEventsNotifier;
 }

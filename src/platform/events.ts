@@ -38,3 +38,25 @@ export interface RealtimePublisher {
 
 /** A publisher that drops events (roles without the API, or before the gateway starts). */
 export const nullPublisher: RealtimePublisher = { publish: () => {} };
+
+/**
+ * A subscriber to domain events: automations (`lead_captured` …), scoring,
+ * the SLA tracker. Listed in `src/subscribers.ts`; the dispatcher job
+ * (workflows domain) reads undispatched rows from a tenant's `domain_events`
+ * outbox and calls each matching handler.
+ */
+export interface DomainEventSubscriber<TContext> {
+  /** Stable name (used in logs and idempotency keys). */
+  name: string;
+  /** Event types this subscriber wants. */
+  events: readonly string[];
+  handler: (ctx: TContext, input: { clientId: string; event: DomainEvent }) => Promise<void>;
+}
+
+/** Told after a transaction that recorded domain events commits, so dispatch can start at once. */
+export interface DomainEventsNotifier {
+  recorded(clientId: string): void;
+}
+
+/** Default notifier (no dispatch wired): events wait for the periodic sweep. */
+export const nullDomainEventsNotifier: DomainEventsNotifier = { recorded: () => {} };

@@ -1,0 +1,6 @@
+/** Every domain-event subscriber, in one list (see DomainEventSubscriber in platform/events.ts). */
+import type { AppContext } from './context.ts';
+import type { DomainEventSubscriber } from './platform/events.ts';
+
+export const domainEventSubscribers: DomainEventSubscriber<AppContext>[] = [
+];
