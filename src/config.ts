@@ -6,6 +6,7 @@
 import { EnvReader, ConfigError } from './platform/env-reader.ts';
 import { readPlatformConfig } from './platform/config.ts';
 import { readJobsConfig } from './platform/jobs/config.ts';
+import { readWhatsappConfig } from './whatsapp/config.ts';
 import packageJson from '../package.json' with { type: 'json' };
 
 function readAll(env: EnvReader) {
@@ -13,6 +14,7 @@ function readAll(env: EnvReader) {
     version: packageJson.version,
     ...readPlatformConfig(env),
     jobs: readJobsConfig(env),
+    whatsapp: readWhatsappConfig(env),
   };
 }
 
