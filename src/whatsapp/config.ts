@@ -16,7 +16,7 @@ export function readWhatsappConfig(env: EnvReader) {
       doc: 'auto: clients without a whatsappToken use the built-in simulator; sandbox: everyone does; live: never (sends without a token fail).',
     }),
     graphBaseUrl: env.url('GRAPH_API_BASE_URL', { default: 'https://graph.facebook.com', doc: 'Graph API base URL (tests point it at a local server).' }),
-    graphApiVersion: env.str('GRAPH_API_VERSION', { default: 'v23.0', doc: 'Graph API version used in request paths.' }),
+    graphApiVersion: env.str('GRAPH_API_VERSION', { default: 'v26.0', doc: 'Graph API version used in request paths.' }),
   };
 }
 
