@@ -1,0 +1,18 @@
+/**
+ * Every CLI command group. To add one: create `commands/<group>.ts` exporting a
+ * `CliCommand` (see ../command.ts: name, summary, usage, run(args, io)), then
+ * add ONE import and ONE entry to the list below. Keep the group's logic in the
+ * domain's use cases; a command only parses flags, calls them and prints.
+ */
+import type { CliCommand } from '../command.ts';
+import { clientsCommand } from './clients.ts';
+import { datasourceCommand } from './datasource.ts';
+import { dbCommand } from './db.ts';
+import { secretsCommand } from './secrets.ts';
+
+export const commands: CliCommand[] = [
+  clientsCommand,
+  secretsCommand,
+  datasourceCommand,
+  dbCommand,
+];
