@@ -81,7 +81,7 @@ export async function runCli(argv: string[], streams: CliStreams = { stdout: (t)
     },
   };
 
-  let code = 0;
+  let code: number;
   try {
     code = (await command.run(args.slice(1), io)) ?? 0;
   } catch (err) {
