@@ -75,3 +75,21 @@ export function redactUrl(url: string): string {
     return '<unparseable url>';
   }
 }
+
+const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN']);
+
+/**
+ * True for errors meaning "the database cannot be reached right now" (refused,
+ * timed out, terminated, not accepting connections, too many connections,
+ * dropped) rather than a bug in a query: callers answer 503, not 500.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  const message = typeof e.message === 'string' ? e.message : '';
+  if (UNAVAILABLE_NODE_CODES.has(code)) return true;
+  if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300' || code === '3D000') return true;
+  if (code === '55000' && /not currently accepting connections/i.test(message)) return true;
+  return /timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
+}

@@ -5,6 +5,7 @@
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { AppError, type ErrorCode } from '../errors.ts';
+import { isDatabaseUnavailable } from '../db/pool.ts';
 
 const fastifyCodeMap: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
@@ -36,6 +37,15 @@ export function registerErrorHandling(app: FastifyInstance): void {
     } else if ('statusCode' in error && typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       // Other Fastify client errors (e.g. prototype poisoning) keep their status with a generic code.
       appError = new AppError('BAD_REQUEST', { status: error.statusCode, message: error.message });
+    } else if (isDatabaseUnavailable(error)) {
+      // A database that went away mid-request: 503 with Retry-After, never a 500. After tenant
+      // authentication the database in question is (almost always) the client's own.
+      const tenant = (request as { client?: unknown }).client !== undefined;
+      appError = new AppError(tenant ? 'TENANT_DB_UNAVAILABLE' : 'CONTROL_DB_UNAVAILABLE', {
+        message: tenant ? 'The client database is unavailable right now' : 'The database is unavailable right now',
+        retryAfterSeconds: 5,
+        cause: error,
+      });
     } else {
       appError = new AppError('INTERNAL', { message: 'Internal server error', cause: error });
     }
