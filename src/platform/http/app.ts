@@ -46,7 +46,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   const app = Fastify({
     ...(options.loggerInstance ? { loggerInstance: options.loggerInstance } : { logger: loggerOptions(options.logLevel) }),
     bodyLimit: options.bodyLimit,
-    requestIdHeader: 'x-request-id',
+    // genReqId reads x-request-id itself, accepting only safe values (Fastify would take any header value).
+    requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,100}$/.test(given) ? given : randomUUID();
@@ -63,7 +64,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   });
 
   const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser(['application/json']);
+  // JSON only by default (text/plain → 415); routes that take other bodies add their parser in their own scope.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser(/^application\/([\w.+-]+\+)?json(\s*;.*)?$/i, { parseAs: 'buffer' }, (request, body, done) => {
     const buffer = body as Buffer;
     request.rawBody = buffer;
