@@ -19,6 +19,7 @@ import { ConfigError } from './platform/env-reader.ts';
 import { nullDomainEventsNotifier, nullPublisher } from './platform/events.ts';
 import { JobQueue } from './platform/jobs/queue.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
+import { MetricsRegistry } from './platform/metrics.ts';
 
 export interface BootOptions {
   /** Parsed config (default: from process.env and .env). */
@@ -118,7 +119,7 @@ export async function boot(options: BootOptions = {}): Promise<Booted> {
   const queue = new JobQueue<AppContext>({ connectionString: controlUrl, settings: config.jobs, logger, schedule: options.schedule ?? false });
   queue.register(jobDefinitions);
 
-  const ctx: AppContext = { config, logger, controlDb, controlUrl, embedded: Boolean(embedded), keyring, tenantPools, queue, realtime: nullPublisher, domainEvents: nullDomainEventsNotifier };
+  const ctx: AppContext = { config, logger, controlDb, controlUrl, embedded: Boolean(embedded), keyring, tenantPools, queue, realtime: nullPublisher, domainEvents: nullDomainEventsNotifier, metrics: new MetricsRegistry() };
   return {
     ctx,
     async close() {

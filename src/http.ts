@@ -5,6 +5,7 @@ import { registerCors } from './auth/cors-hooks.ts';
 import type { AppContext } from './context.ts';
 import { createHttpApp } from './platform/http/app.ts';
 import { registerRoutes } from './routes.ts';
+import { instrumentHttp } from './metrics/routes.ts';
 
 export async function buildHttpApp(ctx: AppContext, options: { loggerInstance?: FastifyServerOptions['loggerInstance'] } = {}): Promise<FastifyInstance> {
   const app = await createHttpApp({
@@ -13,6 +14,7 @@ export async function buildHttpApp(ctx: AppContext, options: { loggerInstance?: 
     version: ctx.config.version,
     loggerInstance: options.loggerInstance ?? ctx.logger,
   });
+  instrumentHttp(app, ctx);
   registerCors(app, ctx);
   const auth = createAuthHooks(ctx);
   await registerRoutes(app, ctx, auth);

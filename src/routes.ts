@@ -3,9 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import type { AuthHooks } from './auth/auth-hooks.ts';
 import type { AppContext } from './context.ts';
 import { registerHealthRoutes } from './health/routes.ts';
+import { registerMetricsRoutes } from './metrics/routes.ts';
 import { registerClientRoutes } from './tenants/index.ts';
 
 export async function registerRoutes(app: FastifyInstance, ctx: AppContext, auth: AuthHooks): Promise<void> {
   await registerHealthRoutes(app, ctx);
+  await registerMetricsRoutes(app, ctx, auth);
   await registerClientRoutes(app, ctx, auth);
 }

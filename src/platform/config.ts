@@ -74,6 +74,7 @@ export function readPlatformConfig(env: EnvReader) {
       doc: 'Failed authentications allowed per address and per (address, client code) per AUTH_FAILURE_WINDOW_SECONDS before 429.',
     }),
     authFailureWindowSeconds: env.int('AUTH_FAILURE_WINDOW_SECONDS', { default: 60, min: 1, max: 86_400, doc: 'Window for AUTH_FAILURE_LIMIT.' }),
+    metricsToken: env.str('METRICS_TOKEN', { secret: true, doc: 'Bearer token that may read /metrics besides the admin token (give it to Prometheus).' }),
     services: env.list('SERVICES', { default: ['api', 'worker', 'cron'], doc: 'Roles this process runs (api, worker, cron); --services= on the command line wins.' }),
   };
 }
