@@ -35,6 +35,8 @@ export class TenantPools {
   private readonly entries = new Map<string, Entry>();
   private readonly options: TenantPoolsOptions;
   private timer?: NodeJS.Timeout;
+  /** Connections of evicted pools that are still closing (they count against the budget until closed). */
+  private closing = 0;
 
   constructor(options: TenantPoolsOptions) {
     this.options = options;
@@ -53,22 +55,29 @@ export class TenantPools {
    * @param uri connection URI (only read when a pool has to be created)
    */
   async acquire(key: string, version: string, uri: () => Promise<string>): Promise<pg.Pool> {
-    let entry = this.entries.get(key);
-    if (entry && entry.version !== version) {
-      await this.evict(key);
-      entry = undefined;
-    }
-    if (!entry) {
-      await this.makeRoom();
-      entry = this.create(key, version, uri);
+    const deadline = Date.now() + this.options.connectTimeoutMs;
+    for (;;) {
+      let entry = this.entries.get(key);
+      if (entry && entry.version !== version) {
+        await this.evict(key);
+        continue;
+      }
+      if (!entry) {
+        // Check and insert with no await in between, so concurrent acquires cannot overshoot the budget.
+        if ((this.entries.size > 0 || this.closing > 0) && this.capacity() + this.options.perPoolMax > this.options.budget) {
+          await this.makeRoom(deadline);
+          continue;
+        }
+        entry = this.create(key, version, uri);
+        this.entries.set(key, entry);
+      }
+      entry.lastUsed = Date.now();
+      // Move to the end of the map: iteration order is then least recently used first.
+      this.entries.delete(key);
       this.entries.set(key, entry);
+      await entry.ready;
+      return entry.pool;
     }
-    entry.lastUsed = Date.now();
-    // Move to the end of the map: iteration order is then least recently used first.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    await entry.ready;
-    return entry.pool;
   }
 
   private create(key: string, version: string, uri: () => Promise<string>): Entry {
@@ -104,29 +113,24 @@ export class TenantPools {
     return entry;
   }
 
-  /** Closes least recently used idle pools until a new pool fits in the budget. */
-  private async makeRoom(): Promise<void> {
-    const { budget, perPoolMax, connectTimeoutMs } = this.options;
-    const deadline = Date.now() + connectTimeoutMs;
-    while (this.entries.size > 0 && this.capacity() + perPoolMax > budget) {
-      const victim = [...this.entries].find(([, e]) => isIdle(e));
-      if (victim) {
-        await this.evict(victim[0]);
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new AppError('TENANT_DB_UNAVAILABLE', {
-          message: 'Tenant connection budget exhausted; try again shortly',
-          retryAfterSeconds: 1,
-        });
-      }
-      await new Promise((r) => setTimeout(r, 20));
+  /** Closes one least recently used idle pool, or waits a moment for one to become idle. */
+  private async makeRoom(deadline: number): Promise<void> {
+    // A pool handed out moments ago is about to be used by its caller: never close it under them.
+    const now = Date.now();
+    const victim = [...this.entries].find(([, e]) => isIdle(e) && now - e.lastUsed >= HANDOUT_GRACE_MS);
+    if (victim) return this.evict(victim[0]);
+    if (now > deadline) {
+      throw new AppError('TENANT_DB_UNAVAILABLE', {
+        message: 'Tenant connection budget exhausted; try again shortly',
+        retryAfterSeconds: 1,
+      });
     }
+    await new Promise((r) => setTimeout(r, 20));
   }
 
   /** Connections the open pools may hold (each may grow to perPoolMax). */
   private capacity(): number {
-    return this.entries.size * this.options.perPoolMax;
+    return this.entries.size * this.options.perPoolMax + this.closing;
   }
 
   /** Closes a client's pool (datasource changed, client deleted). */
@@ -134,8 +138,13 @@ export class TenantPools {
     const entry = this.entries.get(key);
     if (!entry) return;
     this.entries.delete(key);
-    await entry.ready.catch(() => {});
-    await entry.pool?.end().catch(() => {});
+    this.closing += this.options.perPoolMax;
+    try {
+      await entry.ready.catch(() => {});
+      await entry.pool?.end().catch(() => {});
+    } finally {
+      this.closing -= this.options.perPoolMax;
+    }
   }
 
   /** Closes pools unused for longer than idleMs. */
@@ -161,6 +170,9 @@ export class TenantPools {
     await Promise.all([...this.entries.keys()].map((key) => this.evict(key)));
   }
 }
+
+/** How long after `acquire` a pool is protected from budget eviction (its caller has yet to query). */
+const HANDOUT_GRACE_MS = 250;
 
 function isIdle(entry: Entry): boolean {
   if (!entry.pool) return false;
