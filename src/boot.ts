@@ -16,9 +16,11 @@ import { createPool, redactUrl } from './platform/db/pool.ts';
 import { TenantPools } from './platform/db/tenant-pools.ts';
 import { loadDevSecrets } from './platform/dev-secrets.ts';
 import { ConfigError } from './platform/env-reader.ts';
-import { nullDomainEventsNotifier, nullPublisher } from './platform/events.ts';
+import { nullDomainEventsNotifier } from './platform/events.ts';
 import { JobQueue } from './platform/jobs/queue.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
+import { createStorage } from './platform/storage/index.ts';
+import { NotifyPublisher } from './realtime/notify-publisher.ts';
 import { MetricsRegistry } from './platform/metrics.ts';
 
 export interface BootOptions {
@@ -118,13 +120,17 @@ export async function boot(options: BootOptions = {}): Promise<Booted> {
   tenantPools.startSweeper();
   const queue = new JobQueue<AppContext>({ connectionString: controlUrl, settings: config.jobs, logger, schedule: options.schedule ?? false });
   queue.register(jobDefinitions);
+  const storage = createStorage(config.storage, { dataDir: config.dataDir, tokenSecret: Buffer.from(keyring.blindIndex('media-url', 'file-token-key'), 'base64url') });
+  // Processes without the API role publish through NOTIFY; the API role replaces this with the Socket.io gateway.
+  const realtime = new NotifyPublisher({ connectionString: controlUrl, logger, connectTimeoutMs: config.dbConnectTimeoutMs });
 
-  const ctx: AppContext = { config, logger, controlDb, controlUrl, embedded: Boolean(embedded), keyring, tenantPools, queue, realtime: nullPublisher, domainEvents: nullDomainEventsNotifier, metrics: new MetricsRegistry() };
+  const ctx: AppContext = { config, logger, controlDb, controlUrl, embedded: Boolean(embedded), keyring, tenantPools, queue, storage, realtime, domainEvents: nullDomainEventsNotifier, metrics: new MetricsRegistry() };
   return {
     ctx,
     async close() {
       await queue.stop().catch((err) => logger.warn({ err: err.message }, 'queue stop failed'));
       await tenantPools.closeAll();
+      await realtime.close();
       await controlDb.end().catch(() => {});
       await embedded?.stop();
     },

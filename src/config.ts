@@ -7,6 +7,8 @@ import { EnvReader, ConfigError } from './platform/env-reader.ts';
 import { readPlatformConfig } from './platform/config.ts';
 import { readJobsConfig } from './platform/jobs/config.ts';
 import { readWhatsappConfig } from './whatsapp/config.ts';
+import { readStorageConfig } from './platform/storage/config.ts';
+import { readMediaConfig } from './media/config.ts';
 import packageJson from '../package.json' with { type: 'json' };
 
 function readAll(env: EnvReader) {
@@ -15,6 +17,8 @@ function readAll(env: EnvReader) {
     ...readPlatformConfig(env),
     jobs: readJobsConfig(env),
     whatsapp: readWhatsappConfig(env),
+    storage: readStorageConfig(env),
+    media: readMediaConfig(env),
   };
 }
 

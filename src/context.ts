@@ -12,6 +12,7 @@ import type { TenantPools } from './platform/db/tenant-pools.ts';
 import type { DomainEventsNotifier, RealtimePublisher } from './platform/events.ts';
 import type { JobQueue } from './platform/jobs/queue.ts';
 import type { Logger } from './platform/logger.ts';
+import type { ObjectStorage } from './platform/storage/storage.ts';
 import type { MetricsRegistry } from './platform/metrics.ts';
 
 export interface AppContext {
@@ -30,6 +31,8 @@ export interface AppContext {
   realtime: RealtimePublisher;
   /** Call `recorded(clientId)` after committing a tenant transaction that recorded domain events. */
   domainEvents: DomainEventsNotifier;
+  /** Archived files (media): local disk or S3/R2. */
+  storage: ObjectStorage;
   /** Prometheus metrics served at /metrics. */
   metrics: MetricsRegistry;
 }

@@ -4,8 +4,10 @@
  */
 import type { AppContext } from './context.ts';
 import type { JobDefinition } from './platform/jobs/queue.ts';
+import { downloadMediaJob } from './media/index.ts';
 
 export const jobDefinitions: JobDefinition<any, AppContext>[] = [
+  downloadMediaJob,
 ];
 
 /** Cron schedules: [job, cron expression (UTC)]. Each tick runs once across all instances. */
