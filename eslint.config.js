@@ -14,4 +14,9 @@ export default tseslint.config(
       'no-empty': ['error', { allowEmptyCatch: true }],
     },
   },
+  {
+    // The console runs in the browser.
+    files: ['console/**/*.js'],
+    languageOptions: { globals: { Node: 'readonly', confirm: 'readonly', alert: 'readonly', io: 'readonly', sessionStorage: 'readonly', location: 'readonly', document: 'readonly', window: 'readonly' } },
+  },
 );

@@ -81,7 +81,7 @@ export class EcodrixClient {
 
   /** This client's jobs, newest first. */
   listJobs(query: { status?: string; trigger?: string; limit?: number; cursor?: string } = {}): Promise<{ items: Array<Record<string, unknown>>; nextCursor: string | null }> {
-    const params = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+    const params = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)] as [string, string]));
     const qs = params.toString();
     return this.request('GET', `${SDK_ROUTES.listJobs[1]}${qs ? `?${qs}` : ''}`);
   }
