@@ -1,0 +1,439 @@
+// ECODrIx console: one page, no build step. Operator view (admin token) and client view (client code + API key).
+// Credentials live in sessionStorage only (gone when the tab closes). All text goes through textContent.
+
+const store = {
+  get session() {
+    try { return JSON.parse(sessionStorage.getItem('ecodrix.session') || 'null'); } catch { return null; }
+  },
+  set session(value) {
+    if (value) sessionStorage.setItem('ecodrix.session', JSON.stringify(value));
+    else sessionStorage.removeItem('ecodrix.session');
+  },
+};
+
+/** Creates an element: h('button', { onclick, class: 'x' }, 'text', child). */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
+    else if (key === 'class') el.className = value;
+    else if (key === 'dataset') Object.assign(el.dataset, value);
+    else el.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+function flash(message, isError = false) {
+  const el = document.getElementById('flash');
+  el.textContent = message;
+  el.className = isError ? 'flash error' : 'flash';
+  el.hidden = false;
+  clearTimeout(flash.timer);
+  flash.timer = setTimeout(() => { el.hidden = true; }, isError ? 8000 : 4000);
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.error?.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = body?.error?.code;
+  }
+}
+
+async function api(method, path, body) {
+  const session = store.session;
+  const headers = {};
+  if (session?.kind === 'operator') headers['x-core-api-key'] = session.token;
+  if (session?.kind === 'client') { headers['x-api-key'] = session.apiKey; headers['x-client-code'] = session.clientCode; }
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let data;
+  try { data = text ? JSON.parse(text) : undefined; } catch { data = text; }
+  if (res.status === 401 && session) { store.session = null; render(); }
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
+}
+
+/** Items of a list response, whatever its envelope ({items}, {data}, {conversations}, an array...). */
+function itemsOf(data) {
+  if (Array.isArray(data)) return data;
+  if (!data || typeof data !== 'object') return [];
+  for (const key of ['items', 'data', 'results', 'conversations', 'messages', 'leads', 'contacts', 'jobs', 'campaigns', 'templates', 'automations', 'workflows', 'appointments', 'mail', 'rows', 'queues']) {
+    if (Array.isArray(data[key])) return data[key];
+  }
+  return [];
+}
+
+function formatValue(value) {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'object') return JSON.stringify(value);
+  if (typeof value === 'string' && /^\d{4}-\d\d-\d\dT/.test(value)) return new Date(value).toLocaleString();
+  return String(value);
+}
+
+/** A table for any list of objects; `columns` picks and orders keys. */
+function table(items, columns, onRowClick, caption) {
+  if (!items.length) return h('p', { class: 'empty' }, 'Nothing here yet.');
+  const cols = columns || Object.keys(items[0]).filter((k) => typeof items[0][k] !== 'object' || items[0][k] === null).slice(0, 7);
+  return h('table', {},
+    caption ? h('caption', { class: 'visually-hidden' }, caption) : null,
+    h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, items.map((item) => h('tr', {
+      class: onRowClick ? 'clickable' : '',
+      tabindex: onRowClick ? '0' : undefined,
+      onclick: onRowClick ? () => onRowClick(item) : undefined,
+      onkeydown: onRowClick ? (e) => { if (e.key === 'Enter') onRowClick(item); } : undefined,
+    }, cols.map((c) => h('td', {}, formatValue(item[c])))))));
+}
+
+function field(labelText, attrs) {
+  const id = `f-${Math.random().toString(36).slice(2)}`;
+  return h('div', {}, h('label', { for: id }, labelText), h(attrs.tag || 'input', { id, ...attrs, tag: undefined }));
+}
+
+function formValues(form) {
+  return Object.fromEntries([...new FormData(form)].filter(([, v]) => v !== ''));
+}
+
+async function section(title, loader) {
+  const body = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  const card = h('section', { class: 'card', 'aria-label': title }, h('h2', {}, title), body);
+  (async () => {
+    try {
+      const content = await loader();
+      body.replaceChildren(content);
+    } catch (err) {
+      body.replaceChildren(h('p', { class: 'error' }, err.status === 404 ? 'Not available on this server yet.' : `Could not load: ${err.message}`));
+    }
+  })();
+  return card;
+}
+
+// ---------- sign in ----------
+
+function signIn() {
+  const operatorForm = h('form', { 'aria-label': 'Operator sign in', onsubmit: async (e) => {
+    e.preventDefault();
+    const { token } = formValues(e.target);
+    store.session = { kind: 'operator', token };
+    try { await api('GET', '/api/clients?limit=1'); location.hash = '#/clients'; render(); }
+    catch (err) { store.session = null; flash(err.status === 401 ? 'That admin token is not valid.' : err.message, true); }
+  } },
+    field('Admin token (x-core-api-key)', { name: 'token', type: 'password', required: true, autocomplete: 'off' }),
+    h('p', {}, h('button', { type: 'submit' }, 'Sign in as operator')));
+  const clientForm = h('form', { 'aria-label': 'Client sign in', onsubmit: async (e) => {
+    e.preventDefault();
+    const { clientCode, apiKey } = formValues(e.target);
+    store.session = { kind: 'client', clientCode, apiKey };
+    try { await api('GET', '/api/saas/cors'); location.hash = '#/inbox'; render(); }
+    catch (err) { store.session = null; flash(err.status === 401 || err.status === 404 ? err.message : `Sign-in failed: ${err.message}`, true); }
+  } },
+    field('Client code', { name: 'clientCode', required: true, autocomplete: 'username' }),
+    field('API key', { name: 'apiKey', type: 'password', required: true, autocomplete: 'current-password' }),
+    h('p', {}, h('button', { type: 'submit' }, 'Sign in as client')));
+  return h('div', { class: 'row' },
+    h('section', { class: 'card' }, h('h2', {}, 'Operator'), h('p', { class: 'muted' }, 'Onboard clients, watch queues and the webhook inbox.'), operatorForm),
+    h('section', { class: 'card' }, h('h2', {}, 'Client'), h('p', { class: 'muted' }, 'Work the WhatsApp inbox, leads and automations.'), clientForm));
+}
+
+// ---------- operator ----------
+
+async function clientsPage() {
+  const createForm = h('form', { 'aria-label': 'Create client', onsubmit: async (e) => {
+    e.preventDefault();
+    try {
+      const created = await api('POST', '/api/clients', formValues(e.target));
+      e.target.reset();
+      result.replaceChildren(h('p', {}, `Created ${created.clientCode}. Its API key is shown once — save it now:`), h('p', { class: 'secret', 'data-testid': 'new-api-key' }, created.apiKey));
+      list.replaceChildren(await clientTable());
+    } catch (err) { flash(err.message, true); }
+  } },
+    h('div', { class: 'row' },
+      field('Business name', { name: 'name', required: true }),
+      field('Email', { name: 'email', type: 'email', required: true }),
+      field('Client code (optional)', { name: 'clientCode', pattern: '[A-Za-z0-9][A-Za-z0-9_-]{1,39}' }),
+      h('button', { type: 'submit' }, 'Create client')));
+  const result = h('div', {});
+  const list = h('div', {}, await clientTable());
+  return h('div', {}, h('section', { class: 'card' }, h('h2', {}, 'New client'), createForm, result), h('section', { class: 'card' }, h('h2', {}, 'Clients'), list));
+}
+
+async function clientTable() {
+  const data = await api('GET', '/api/clients?limit=100');
+  return table(itemsOf(data), ['clientCode', 'name', 'email', 'whatsappStatus', 'createdAt'], (c) => { location.hash = `#/clients/${encodeURIComponent(c.clientCode)}`; }, 'Clients');
+}
+
+async function clientDetailPage(code) {
+  const client = await api('GET', `/api/clients/${encodeURIComponent(code)}`);
+  const out = h('div', {});
+  const secrets = Object.entries(client.secrets || {}).map(([name, s]) => ({ name, hint: s.hint, updatedAt: s.updatedAt }));
+  const secretForm = h('form', { 'aria-label': 'Set secrets', onsubmit: async (e) => {
+    e.preventDefault();
+    try { await api('POST', `/api/clients/${encodeURIComponent(code)}/secrets`, formValues(e.target)); flash('Secrets saved.'); render(); }
+    catch (err) { flash(err.message, true); }
+  } }, h('div', { class: 'row' },
+    field('Secret', { tag: 'select', name: '__name', onchange: (e) => { e.target.closest('form').querySelector('[data-value]').name = e.target.value; } }),
+    h('div', {}, h('label', {}, 'Value'), h('input', { 'data-value': '', name: 'whatsappToken', type: 'password', autocomplete: 'off', required: true })),
+    h('button', { type: 'submit' }, 'Save')));
+  const select = secretForm.querySelector('select');
+  select.removeAttribute('name');
+  for (const name of ['whatsappToken', 'whatsappBusinessId', 'whatsappPhoneNumberId', 'whatsappWebhookToken', 'whatsappAppSecret', 'smtpHost', 'smtpPort', 'smtpUser', 'smtpPass', 'smtpFrom', 'automationWebhookSecret']) select.append(h('option', { value: name }, name));
+  out.append(
+    h('section', { class: 'card' }, h('h2', {}, `${client.name} (${client.clientCode})`),
+      h('p', {}, `Email ${client.email} · WhatsApp ${client.whatsappStatus}${client.whatsappStatusReason ? ` (${client.whatsappStatusReason})` : ''} · key ${client.apiKeyHint}`),
+      h('p', {}, 'Datasource: ', client.datasource ? `${client.datasource.uri}${client.datasource.provisioned ? ' (provisioned)' : ''}` : 'none registered (created automatically with the embedded database)'),
+      h('div', { class: 'row' },
+        h('button', { class: 'secondary', onclick: async () => {
+          if (!confirm(`Rotate the API key of ${code}? The old key stops working at once.`)) return;
+          try { const r = await api('POST', `/api/clients/${encodeURIComponent(code)}/rotate-key`); out.prepend(h('section', { class: 'card' }, h('p', {}, 'New API key (shown once):'), h('p', { class: 'secret' }, r.apiKey))); }
+          catch (err) { flash(err.message, true); }
+        } }, 'Rotate key'),
+        h('button', { class: 'danger', onclick: async () => {
+          if (!confirm(`Delete client ${code}? Its tenant database is kept.`)) return;
+          try { await api('DELETE', `/api/clients/${encodeURIComponent(code)}`); flash(`Deleted ${code}.`); location.hash = '#/clients'; }
+          catch (err) { flash(err.message, true); }
+        } }, 'Delete client'))),
+    h('section', { class: 'card' }, h('h2', {}, 'Secrets (masked)'), table(secrets, ['name', 'hint', 'updatedAt']), secretForm),
+    h('section', { class: 'card' }, h('h2', {}, 'Datasource'), h('form', { 'aria-label': 'Set datasource', onsubmit: async (e) => {
+      e.preventDefault();
+      try { await api('POST', `/api/clients/${encodeURIComponent(code)}/datasource`, formValues(e.target)); flash('Datasource registered.'); render(); }
+      catch (err) { flash(err.message, true); }
+    } }, h('div', { class: 'row' }, field('PostgreSQL URI', { name: 'dbUri', required: true, placeholder: 'postgres://user:pass@host:5432/db' }), h('button', { type: 'submit' }, 'Check and save')))));
+  return out;
+}
+
+async function queuesPage() {
+  return h('div', {},
+    await section('Queues', async () => {
+      const data = await api('GET', '/api/admin/jobs/stats');
+      const items = itemsOf(data).length ? itemsOf(data) : Object.entries(data || {}).map(([queue, counts]) => ({ queue, ...(typeof counts === 'object' ? counts : { count: counts }) }));
+      return table(items);
+    }),
+    await section('Failed and stuck jobs', async () => {
+      const data = await api('GET', '/api/admin/jobs?state=failed');
+      return table(itemsOf(data), undefined, (job) => jobActions(job));
+    }));
+}
+
+function jobActions(job) {
+  const id = job.id;
+  const queue = job.queue || job.name;
+  const dialog = h('section', { class: 'card' }, h('h2', {}, `Job ${id}`), h('pre', {}, JSON.stringify(job, null, 2)),
+    h('div', { class: 'row' },
+      h('button', { onclick: async () => { try { await api('POST', `/api/admin/jobs/${encodeURIComponent(id)}/retry`, { queue }); flash('Job re-queued.'); } catch (err) { flash(err.message, true); } } }, 'Retry'),
+      h('button', { class: 'danger', onclick: async () => { if (!confirm('Kill this job permanently?')) return; try { await api('POST', `/api/admin/jobs/${encodeURIComponent(id)}/kill`, { queue }); flash('Job killed.'); } catch (err) { flash(err.message, true); } } }, 'Kill')));
+  document.getElementById('main').prepend(dialog);
+}
+
+async function webhooksPage() {
+  const states = ['unroutable', 'dead', 'pending', 'done'];
+  return h('div', {}, ...(await Promise.all(states.map((state) => section(`Webhook inbox: ${state}`, async () => {
+    const data = await api('GET', `/api/admin/webhooks?state=${state}`);
+    return table(itemsOf(data), undefined, state === 'done' ? undefined : async (row) => {
+      if (!confirm(`Replay webhook ${row.id}?`)) return;
+      try { await api('POST', `/api/admin/webhooks/${encodeURIComponent(row.id)}/replay`); flash('Replayed.'); render(); } catch (err) { flash(err.message, true); }
+    });
+  })))));
+}
+
+async function healthPage() {
+  return section('System health', async () => {
+    const res = await fetch('/api/saas/health');
+    const data = await res.json();
+    return h('div', {}, h('p', {}, res.ok ? 'Healthy' : 'Degraded'), table([data]));
+  });
+}
+
+// ---------- client ----------
+
+let socket;
+const liveHandlers = new Set();
+
+function connectSocket() {
+  const session = store.session;
+  if (socket || session?.kind !== 'client' || typeof io !== 'function') return;
+  socket = io({ auth: { clientCode: session.clientCode, apiKey: session.apiKey }, transports: ['websocket'] });
+  socket.onAny((event, payload) => { for (const handler of liveHandlers) handler(event, payload); });
+  socket.on('connect_error', (err) => flash(`Live updates unavailable: ${err.message}`, true));
+}
+
+function tick(status) {
+  if (status === 'read' || status === 'played') return h('span', { class: 'tick read', title: status, 'aria-label': status }, '✓✓');
+  if (status === 'delivered') return h('span', { class: 'tick', title: status, 'aria-label': status }, '✓✓');
+  if (status === 'sent') return h('span', { class: 'tick', title: status, 'aria-label': status }, '✓');
+  if (status === 'failed') return h('span', { class: 'tick failed', title: status, 'aria-label': status }, '⚠');
+  return h('span', { class: 'tick', title: status, 'aria-label': status || 'queued' }, '🕓');
+}
+
+function messageText(m) {
+  return m.text ?? m.body ?? m.content?.text ?? m.content?.body ?? m.content?.caption ?? (m.type ? `[${m.type}]` : '');
+}
+
+function bubble(m) {
+  const outbound = m.direction === 'outbound';
+  const media = m.mediaStatus === 'stored' || m.media?.status === 'stored' ? h('img', { alt: m.mediaFilename || 'media', 'data-media-id': m.id }) : null;
+  if (media) api('GET', `/api/saas/media/${encodeURIComponent(m.id)}`).then((r) => { media.src = r.url; }).catch(() => {});
+  return h('div', { class: `bubble ${outbound ? 'outbound' : 'inbound'}`, 'data-message-id': m.id, 'data-status': m.status || '' },
+    media, messageText(m),
+    h('div', { class: 'meta' }, m.createdAt ? new Date(m.createdAt).toLocaleTimeString() : '', outbound ? tick(m.status) : null));
+}
+
+async function inboxPage() {
+  const list = h('ul', { class: 'conversations', 'aria-label': 'Conversations' });
+  const thread = h('div', { class: 'thread', 'aria-live': 'polite', 'aria-label': 'Messages' }, h('p', { class: 'empty' }, 'Pick a conversation.'));
+  const title = h('h2', {}, 'Conversation');
+  let current = null;
+  const messages = new Map();
+
+  async function loadConversations() {
+    const data = await api('GET', '/api/saas/chat/conversations?limit=50');
+    const items = itemsOf(data);
+    list.replaceChildren(...(items.length ? items.map((c) => h('li', {}, h('button', {
+      'aria-current': current === c.id ? 'true' : 'false',
+      onclick: () => openConversation(c),
+    }, h('strong', {}, c.contact?.name || c.contactName || c.name || c.contact?.phone || c.phone || 'Unknown'), ' ',
+      c.unreadCount ? h('span', { class: 'badge', 'aria-label': `${c.unreadCount} unread` }, c.unreadCount) : null,
+      h('div', { class: 'muted' }, c.lastMessagePreview || c.preview || '')))) : [h('li', { class: 'empty' }, 'No conversations yet. Use the Sandbox page to have a customer write in.')]));
+  }
+
+  async function openConversation(c) {
+    current = c.id;
+    title.textContent = c.contact?.name || c.contactName || c.contact?.phone || c.phone || 'Conversation';
+    socket?.emit('conversation.join', { conversationId: c.id });
+    const data = await api('GET', `/api/saas/chat/conversations/${encodeURIComponent(c.id)}/messages?limit=50`);
+    const items = itemsOf(data).slice().sort((a, b) => String(a.createdAt).localeCompare(String(b.createdAt)));
+    messages.clear();
+    thread.replaceChildren(...items.map((m) => { const el = bubble(m); messages.set(m.id, el); return el; }));
+    thread.scrollTop = thread.scrollHeight;
+    composer.hidden = false;
+    api('POST', `/api/saas/chat/conversations/${encodeURIComponent(c.id)}/read`).catch(() => {});
+    loadConversations().catch(() => {});
+  }
+
+  const composer = h('form', { hidden: true, 'aria-label': 'Reply', onsubmit: async (e) => {
+    e.preventDefault();
+    const { text, template } = formValues(e.target);
+    try {
+      const body = template
+        ? { conversationId: current, type: 'template', template: JSON.parse(template) }
+        : { conversationId: current, type: 'text', text: { body: text } };
+      const sent = await api('POST', '/api/saas/chat/messages', body);
+      e.target.reset();
+      const m = sent.message || sent;
+      if (m?.id && !messages.has(m.id)) { const el = bubble(m); messages.set(m.id, el); thread.append(el); thread.scrollTop = thread.scrollHeight; }
+    } catch (err) { flash(err.code === 'OUTSIDE_24H_WINDOW' ? `${err.message} — send a template instead.` : err.message, true); }
+  } }, h('div', { class: 'row' }, field('Message', { name: 'text', autocomplete: 'off' }), h('button', { type: 'submit' }, 'Send')));
+
+  liveHandlers.clear();
+  liveHandlers.add((event, payload) => {
+    const m = payload?.message || payload;
+    if ((event === 'message.created' || event === 'message.updated') && m?.id) {
+      const convo = m.conversationId || payload.conversationId;
+      if (convo === current) {
+        const el = bubble(m);
+        if (messages.has(m.id)) messages.get(m.id).replaceWith(el); else thread.append(el);
+        messages.set(m.id, el);
+        thread.scrollTop = thread.scrollHeight;
+      }
+      if (event === 'message.created') loadConversations().catch(() => {});
+    }
+    if (event === 'conversation.updated') loadConversations().catch(() => {});
+  });
+  connectSocket();
+  await loadConversations();
+  return h('div', { class: 'inbox' },
+    h('section', { class: 'card' }, h('h2', {}, 'Inbox'), list),
+    h('section', { class: 'card' }, title, thread, composer));
+}
+
+async function leadsPage() {
+  const results = h('div', {});
+  const board = h('div', {});
+  async function load(query = {}) {
+    const params = new URLSearchParams({ limit: '50', ...query });
+    const data = await api('GET', `/api/crm/leads?${params}`);
+    const items = itemsOf(data);
+    results.replaceChildren(table(items.map((l) => ({ id: l.id, name: l.name || l.contact?.name || '', phone: l.phone || l.contact?.phone || '', stage: l.stage, score: l.score, source: l.source, createdAt: l.createdAt })), ['name', 'phone', 'stage', 'score', 'source', 'createdAt'], async (lead) => {
+      try { const why = await api('GET', `/api/crm/leads/${encodeURIComponent(lead.id)}/score`); results.prepend(h('section', { class: 'card' }, h('h2', {}, `Why is ${lead.name || 'this lead'} ${lead.score}?`), h('pre', {}, JSON.stringify(why, null, 2)))); }
+      catch (err) { flash(err.message, true); }
+    }, 'Leads'));
+    const stages = [...new Set(items.map((l) => l.stage))];
+    board.replaceChildren(h('div', { class: 'board', 'aria-label': 'Pipeline board' }, stages.map((s) => h('section', {}, h('h3', {}, s), items.filter((l) => l.stage === s).map((l) => h('article', {}, l.name || l.contact?.name || l.phone || l.id, h('div', { class: 'muted' }, `score ${l.score ?? 0}`)))))));
+  }
+  const filters = h('form', { 'aria-label': 'Filter leads', onsubmit: (e) => { e.preventDefault(); load(formValues(e.target)).catch((err) => flash(err.message, true)); } },
+    h('div', { class: 'row' }, field('Search', { name: 'search' }), field('Stage', { name: 'stage' }), field('Min score', { name: 'scoreMin', type: 'number' }), h('button', { type: 'submit' }, 'Filter')));
+  try { await load(); } catch (err) { results.replaceChildren(h('p', { class: err.status === 404 ? 'muted' : 'error' }, err.status === 404 ? 'Leads are not available on this server yet.' : err.message)); }
+  return h('div', {}, h('section', { class: 'card' }, h('h2', {}, 'Leads'), filters, results), h('section', { class: 'card' }, h('h2', {}, 'Pipeline'), board));
+}
+
+async function listPage(title, path, columns) {
+  return section(title, async () => table(itemsOf(await api('GET', path)), columns));
+}
+
+async function automationsPage() {
+  return h('div', {},
+    await listPage('Communication workflows', '/api/saas/workflows'),
+    await listPage('CRM automations', '/api/crm/automations'),
+    await listPage('Job history', '/api/saas/workflows/jobs?limit=50'));
+}
+
+async function sandboxPage() {
+  const form = h('form', { 'aria-label': 'Customer writes in', onsubmit: async (e) => {
+    e.preventDefault();
+    try { await api('POST', '/api/sandbox/inbound', formValues(e.target)); flash('The customer\'s message was delivered as a signed webhook.'); e.target.querySelector('[name=text]').value = ''; }
+    catch (err) { flash(err.message, true); }
+  } }, h('div', { class: 'row' },
+    field('Customer phone (E.164 digits)', { name: 'from', value: '15550000001', required: true, pattern: '[0-9]{8,15}' }),
+    field('Customer name', { name: 'name', value: 'Sandbox Customer' }),
+    field('Message', { name: 'text', required: true }),
+    h('button', { type: 'submit' }, 'Send as customer')));
+  return h('div', {},
+    h('section', { class: 'card' }, h('h2', {}, 'A customer writes in (WhatsApp simulator)'), form),
+    await listPage('What would have been sent (simulator outbox)', '/api/sandbox/outbox'),
+    await listPage('Mail catcher', '/api/sandbox/mail'));
+}
+
+// ---------- shell ----------
+
+const operatorPages = { clients: ['Clients', clientsPage], queues: ['Queues', queuesPage], webhooks: ['Webhooks', webhooksPage], health: ['Health', healthPage] };
+const clientPages = {
+  inbox: ['Inbox', inboxPage], leads: ['Leads', leadsPage],
+  appointments: ['Appointments', () => listPage('Appointments', '/api/crm/appointments?limit=50')],
+  automations: ['Automations', automationsPage],
+  campaigns: ['Campaigns', () => listPage('Email campaigns', '/api/saas/email/campaigns')],
+  sandbox: ['Sandbox', sandboxPage],
+};
+
+async function render() {
+  const main = document.getElementById('main');
+  const nav = document.getElementById('nav');
+  const who = document.getElementById('who');
+  const session = store.session;
+  if (!session) {
+    nav.replaceChildren();
+    who.replaceChildren();
+    main.replaceChildren(signIn());
+    return;
+  }
+  const pages = session.kind === 'operator' ? operatorPages : clientPages;
+  const [route, ...rest] = location.hash.replace(/^#\/?/, '').split('/');
+  const key = pages[route] ? route : Object.keys(pages)[0];
+  nav.replaceChildren(...Object.entries(pages).map(([k, [label]]) => h('a', { href: `#/${k}`, 'aria-current': k === key ? 'page' : undefined }, label)));
+  who.replaceChildren(session.kind === 'operator' ? 'Operator' : `Client ${session.clientCode}`, h('button', { class: 'secondary', onclick: () => { store.session = null; socket?.disconnect(); socket = undefined; location.hash = ''; render(); } }, 'Sign out'));
+  main.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
+  try {
+    const page = key === 'clients' && rest[0] ? await clientDetailPage(decodeURIComponent(rest[0])) : await pages[key][1]();
+    main.replaceChildren(page);
+  } catch (err) {
+    main.replaceChildren(h('section', { class: 'card' }, h('p', { class: 'error' }, `Could not load this page: ${err.message}`)));
+  }
+}
+
+window.addEventListener('hashchange', render);
+render();
