@@ -1,0 +1,74 @@
+/** Embedded PostgreSQL: cluster reuse across restarts, stale pid files, refusal to initialise over foreign files. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, it } from 'node:test';
+import pg from 'pg';
+import { startEmbeddedPostgres } from './embedded-postgres.ts';
+
+let root: string;
+before(() => {
+  root = mkdtempSync(path.join(tmpdir(), 'ecodrix-embedded-'));
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+it('initialises once, keeps data across stop/start, and survives a stale postmaster.pid', async () => {
+  const dir = path.join(root, 'cluster');
+  const first = await startEmbeddedPostgres({ dir, settings: { fsync: 'off' } });
+  await query(first.url, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('survives restarts')");
+  const pidBefore = Number(readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const sysid = (await query<{ id: string }>(first.url, 'SELECT system_identifier::text AS id FROM pg_control_system()'))[0].id;
+  await first.stop();
+  assert.equal(alive(pidBefore), false, 'stop() ends the server');
+  assert.equal(existsSync(path.join(dir, 'postmaster.pid')), false);
+
+  const second = await startEmbeddedPostgres({ dir, settings: { fsync: 'off' } });
+  try {
+    assert.deepEqual(await query(second.url, 'SELECT v FROM kept'), [{ v: 'survives restarts' }]);
+    const again = (await query<{ id: string }>(second.url, 'SELECT system_identifier::text AS id FROM pg_control_system()'))[0].id;
+    assert.equal(again, sysid, 'same cluster, never re-initialised');
+  } finally {
+    await second.stop();
+  }
+
+  // A postmaster.pid left by a crash, naming a pid that no longer exists.
+  const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  const deadPid = Number(gone.stdout);
+  assert.equal(alive(deadPid), false);
+  writeFileSync(path.join(dir, 'postmaster.pid'), `${deadPid}\n${dir}\n1700000000\n5432\n\n127.0.0.1\n  1234567     0\nready   \n`);
+  const third = await startEmbeddedPostgres({ dir, settings: { fsync: 'off' } });
+  try {
+    assert.deepEqual(await query(third.url, 'SELECT v FROM kept'), [{ v: 'survives restarts' }]);
+  } finally {
+    await third.stop();
+  }
+});
+
+it('refuses to initialise over a non-empty directory that holds no cluster', async () => {
+  const dir = path.join(root, 'foreign');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'important.txt'), 'not a database');
+  await assert.rejects(startEmbeddedPostgres({ dir }), /not empty and holds no PostgreSQL cluster/);
+  assert.equal(readFileSync(path.join(dir, 'important.txt'), 'utf8'), 'not a database', 'nothing was touched');
+});
