@@ -6,6 +6,8 @@
 import { EnvReader, ConfigError } from './platform/env-reader.ts';
 import { readPlatformConfig } from './platform/config.ts';
 import { readJobsConfig } from './platform/jobs/config.ts';
+import { readOutboundConfig } from './platform/http/outbound-config.ts';
+import { readWorkflowsConfig } from './workflows/config.ts';
 import { readWhatsappConfig } from './whatsapp/config.ts';
 import { readStorageConfig } from './platform/storage/config.ts';
 import { readMediaConfig } from './media/config.ts';
@@ -16,6 +18,8 @@ function readAll(env: EnvReader) {
     version: packageJson.version,
     ...readPlatformConfig(env),
     jobs: readJobsConfig(env),
+    outbound: readOutboundConfig(env),
+    workflows: readWorkflowsConfig(env),
     whatsapp: readWhatsappConfig(env),
     storage: readStorageConfig(env),
     media: readMediaConfig(env),

@@ -4,9 +4,13 @@
  */
 import type { AppContext } from './context.ts';
 import type { JobDefinition } from './platform/jobs/queue.ts';
+import { deliverCallbackJob, recordFailedActionJob, runWorkflowActionJob } from './workflows/index.ts';
 import { downloadMediaJob } from './media/index.ts';
 
 export const jobDefinitions: JobDefinition<any, AppContext>[] = [
+  runWorkflowActionJob,
+  recordFailedActionJob,
+  deliverCallbackJob,
   downloadMediaJob,
 ];
 

@@ -28,10 +28,23 @@ export interface JobDefinition<TData extends object, TContext> {
   /** Jobs fetched per poll (handlers still get one job at a time). */
   batchSize?: number;
   retry?: Partial<JobRetryPolicy>;
+  /**
+   * Queue that receives the job when its last attempt failed (thrown or expired: a worker that
+   * died mid-job); its handler can record the failure. Must be another registered definition.
+   */
+  deadLetter?: string;
   /** Runs the job. Throw to retry (until attempts are used up). */
-  handler: (data: TData, context: TContext, job: Job<TData>) => Promise<unknown>;
+  handler: (data: TData, context: TContext, job: Job<TData>, attempt: AttemptInfo) => Promise<unknown>;
   /** Called once when the last attempt failed. */
   onFailed?: (data: TData, context: TContext, error: unknown) => Promise<void>;
+}
+
+/** Which attempt a handler is running. */
+export interface AttemptInfo {
+  /** 1 for the first attempt. */
+  number: number;
+  /** True when no retry follows if this attempt fails. */
+  isLast: boolean;
 }
 
 /** Declares a job; see JobDefinition. */
@@ -50,6 +63,8 @@ export interface EnqueueOptions {
   /** Enqueue inside this control-database transaction. */
   tx?: pg.PoolClient;
   priority?: number;
+  /** Attempts in all for this job (overrides the definition's). */
+  attempts?: number;
 }
 
 export interface QueueSettings {
@@ -59,6 +74,10 @@ export interface QueueSettings {
   expireInSeconds: number;
   /** Days completed jobs are kept (history, dedupe of keyed jobs). */
   retentionDays: number;
+  /** Workers refresh a heartbeat this often / 2; a job without one for this long is retried (dead worker). */
+  heartbeatSeconds: number;
+  /** How often expired and heartbeat-less jobs are looked for. */
+  superviseSeconds: number;
 }
 
 /** Turns a deterministic key into the UUID pg-boss uses as job id. */
@@ -86,6 +105,7 @@ export class JobQueue<TContext> {
       useListenNotify: true,
       schedule: options.schedule,
       supervise: true,
+      superviseIntervalSeconds: options.settings.superviseSeconds,
       application_name: 'ecodrix-queue',
       connectionTimeoutMillis: 5000,
     });
@@ -113,15 +133,20 @@ export class JobQueue<TContext> {
     this.context = context;
     await this.boss.start();
     this.started = true;
-    for (const definition of this.definitions.values()) {
+    // Dead-letter targets must exist before the queues that name them.
+    const ordered = [...this.definitions.values()].sort((a, b) => Number(Boolean(a.deadLetter)) - Number(Boolean(b.deadLetter)));
+    for (const definition of ordered) {
+      if (definition.deadLetter && !this.definitions.has(definition.deadLetter)) throw new Error(`job ${definition.name}: dead letter queue ${definition.deadLetter} is not registered`);
       const retry = this.retryOf(definition);
       const queue = {
         retryLimit: retry.attempts - 1,
         retryDelay: retry.backoffSeconds,
         retryBackoff: true,
         expireInSeconds: retry.expireInSeconds,
+        heartbeatSeconds: Math.max(10, this.settings.heartbeatSeconds),
         deleteAfterSeconds: this.settings.retentionDays * 86_400,
         notify: true,
+        ...(definition.deadLetter ? { deadLetter: definition.deadLetter } : {}),
       };
       const existing = await this.boss.getQueue(definition.name);
       if (!existing) {
@@ -155,10 +180,11 @@ export class JobQueue<TContext> {
       notifyPollingIntervalSeconds: 10,
     }, async (jobs) => {
       for (const job of jobs) {
+        const limit = (job as { retryLimit?: number }).retryLimit ?? retry.attempts - 1;
+        const isLast = job.retryCount >= limit;
         try {
-          return await definition.handler(job.data, this.context!, job);
+          return await definition.handler(job.data, this.context!, job, { number: job.retryCount + 1, isLast });
         } catch (err) {
-          const isLast = job.retryCount >= retry.attempts - 1;
           this.logger.warn({ job: definition.name, id: job.id, attempt: job.retryCount + 1, err: (err as Error).message }, isLast ? 'job failed for good' : 'job attempt failed; will retry');
           if (isLast && definition.onFailed) await definition.onFailed(job.data, this.context!, err).catch(() => {});
           throw err;
@@ -175,6 +201,7 @@ export class JobQueue<TContext> {
     if (!this.started) throw new Error('job queue not started');
     const id = options.key ? jobIdForKey(definition.name, options.key) : undefined;
     const send: SendOptions = { id, startAfter: options.startAfter, priority: options.priority };
+    if (options.attempts !== undefined) send.retryLimit = options.attempts - 1;
     if (options.tx) {
       const tx = options.tx;
       send.db = { executeSql: (text: string, values?: unknown[]) => tx.query(text, values as any[]) };
@@ -186,6 +213,12 @@ export class JobQueue<TContext> {
   /** Registers a distributed-safe cron schedule (each tick runs once across all instances). */
   async schedule(definition: JobDefinition<any, TContext>, cron: string, data: object = {}): Promise<void> {
     await this.boss.schedule(definition.name, cron, data, { tz: 'UTC' });
+  }
+
+  /** Cancels queued (not yet active) jobs. */
+  async cancel(name: string, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.boss.cancel(name, ids);
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,46 @@
+/**
+ * The action registry: every step an automation can run (`send_whatsapp`,
+ * `update_lead`, `webhook`, and later `send_email`, `create_meet`) is an
+ * ActionDefinition listed in `actions/index.ts`. The runner validates `config`
+ * against `configSchema` when a definition is saved and again before running.
+ */
+import type pg from 'pg';
+import type { TSchema } from 'typebox';
+import type { AppContext } from '../../context.ts';
+
+export interface ActionInput {
+  ctx: AppContext;
+  clientId: string;
+  /** The client's tenant database. */
+  db: pg.Pool;
+  trigger: string;
+  phone?: string;
+  variables: string[];
+  /** outputs of earlier actions in this run, e.g. meetCode, meetUrl */
+  vars: Record<string, string>;
+  /** Id of the workflow job being run (stable across retries). */
+  runId: string;
+  /** Stable across retries of this action: pass it to anything with side effects so a re-run does nothing twice. */
+  idempotencyKey: string;
+  callbackMetadata?: Record<string, unknown>;
+  /** Conversation given with the trigger (if any). */
+  conversationId?: string;
+}
+
+export interface ActionResult {
+  output?: Record<string, unknown>;
+  /** named values later actions can use */
+  vars?: Record<string, string>;
+}
+
+export interface ActionDefinition {
+  type: string;
+  /** TypeBox schema of `config` */
+  configSchema: TSchema;
+  execute(input: ActionInput, config: any): Promise<ActionResult>;
+}
+
+/** Fills `{{name}}` placeholders from earlier actions' vars (unknown names are left as they are). */
+export function interpolate(text: string, vars: Record<string, string>): string {
+  return text.replace(/\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g, (whole, name: string) => (Object.hasOwn(vars, name) ? vars[name] : whole));
+}
