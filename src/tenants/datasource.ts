@@ -17,7 +17,7 @@ import type { Actor } from './manage-client.ts';
 
 const PROVISIONED_PREFIX = 'provisioned:';
 
-function context(clientId: string): string {
+export function datasourceContext(clientId: string): string {
   return `client:${clientId}|client_datasources.uri`;
 }
 
@@ -60,7 +60,7 @@ export async function setDatasource(ctx: AppContext, client: ClientAuthRow, dbUr
       `INSERT INTO client_datasources (client_id, uri_envelope, key_id, display_uri, provisioned) VALUES ($1, $2, $3, $4, false)
        ON CONFLICT (client_id) DO UPDATE SET uri_envelope = EXCLUDED.uri_envelope, key_id = EXCLUDED.key_id,
          display_uri = EXCLUDED.display_uri, provisioned = false, updated_at = clock_timestamp()`,
-      [client.id, ctx.keyring.encrypt(dbUri, context(client.id)), ctx.keyring.activeId, display],
+      [client.id, ctx.keyring.encrypt(dbUri, datasourceContext(client.id)), ctx.keyring.activeId, display],
     );
     await recordAudit(tx, { ...actor, action: 'datasource.set', clientId: client.id, clientCode: client.code, details: { uri: display } });
   });
@@ -95,7 +95,7 @@ async function provisionDatabase(ctx: AppContext, client: ClientAuthRow): Promis
   await ctx.controlDb.query(
     `INSERT INTO client_datasources (client_id, uri_envelope, key_id, display_uri, provisioned) VALUES ($1, $2, $3, $4, true)
      ON CONFLICT (client_id) DO NOTHING`,
-    [client.id, ctx.keyring.encrypt(`${PROVISIONED_PREFIX}${name}`, context(client.id)), ctx.keyring.activeId, `(control server)/${name}`],
+    [client.id, ctx.keyring.encrypt(`${PROVISIONED_PREFIX}${name}`, datasourceContext(client.id)), ctx.keyring.activeId, `(control server)/${name}`],
   );
   ctx.logger.info({ clientCode: client.code, database: name }, 'provisioned a tenant database');
 }
@@ -103,7 +103,7 @@ async function provisionDatabase(ctx: AppContext, client: ClientAuthRow): Promis
 async function resolveUri(ctx: AppContext, clientId: string): Promise<string> {
   const { rows } = await ctx.controlDb.query<{ uri_envelope: string }>('SELECT uri_envelope FROM client_datasources WHERE client_id = $1', [clientId]);
   if (!rows[0]) throw new AppError('NO_TENANT_CONNECTION');
-  const stored = ctx.keyring.decrypt(rows[0].uri_envelope, context(clientId));
+  const stored = ctx.keyring.decrypt(rows[0].uri_envelope, datasourceContext(clientId));
   return stored.startsWith(PROVISIONED_PREFIX) ? withDatabase(ctx.controlUrl, stored.slice(PROVISIONED_PREFIX.length)) : stored;
 }
 
