@@ -8,6 +8,7 @@ import type { CliCommand } from '../command.ts';
 import { clientsCommand } from './clients.ts';
 import { datasourceCommand } from './datasource.ts';
 import { dbCommand } from './db.ts';
+import { doctorCommand } from './doctor.ts';
 import { secretsCommand } from './secrets.ts';
 
 export const commands: CliCommand[] = [
@@ -15,4 +16,5 @@ export const commands: CliCommand[] = [
   secretsCommand,
   datasourceCommand,
   dbCommand,
+  doctorCommand,
 ];
