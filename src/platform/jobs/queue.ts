@@ -200,7 +200,9 @@ export class JobQueue<TContext> {
   async enqueue<TData extends object>(definition: JobDefinition<TData, TContext>, data: TData, options: EnqueueOptions = {}): Promise<string> {
     if (!this.started) throw new Error('job queue not started');
     const id = options.key ? jobIdForKey(definition.name, options.key) : undefined;
-    const send: SendOptions = { id, startAfter: options.startAfter, priority: options.priority };
+    // pg-boss rejects `priority: undefined` (it checks the key, not the value).
+    const send: SendOptions = { id, startAfter: options.startAfter };
+    if (options.priority !== undefined) send.priority = options.priority;
     if (options.attempts !== undefined) send.retryLimit = options.attempts - 1;
     if (options.tx) {
       const tx = options.tx;
