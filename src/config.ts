@@ -11,6 +11,7 @@ import { readWorkflowsConfig } from './workflows/config.ts';
 import { readWhatsappConfig } from './whatsapp/config.ts';
 import { readStorageConfig } from './platform/storage/config.ts';
 import { readMediaConfig } from './media/config.ts';
+import { readCrmConfig } from './crm/config.ts';
 import packageJson from '../package.json' with { type: 'json' };
 
 function readAll(env: EnvReader) {
@@ -18,6 +19,7 @@ function readAll(env: EnvReader) {
     version: packageJson.version,
     ...readPlatformConfig(env),
     jobs: readJobsConfig(env),
+    crm: readCrmConfig(env),
     outbound: readOutboundConfig(env),
     workflows: readWorkflowsConfig(env),
     whatsapp: readWhatsappConfig(env),

@@ -6,10 +6,12 @@ import { registerHealthRoutes } from './health/routes.ts';
 import { registerMetricsRoutes } from './metrics/routes.ts';
 import { registerConsoleRoutes } from './console/routes.ts';
 import { registerClientRoutes } from './tenants/index.ts';
+import { registerCrmRoutes } from './crm/index.ts';
 
 export async function registerRoutes(app: FastifyInstance, ctx: AppContext, auth: AuthHooks): Promise<void> {
   await registerHealthRoutes(app, ctx);
   await registerMetricsRoutes(app, ctx, auth);
   await registerConsoleRoutes(app);
   await registerClientRoutes(app, ctx, auth);
+  await registerCrmRoutes(app, ctx, auth);
 }

@@ -19,6 +19,16 @@ export const statusByCode = {
   NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
   CLIENT_NOT_FOUND: 404,
+  CONTACT_NOT_FOUND: 404,
+  LEAD_NOT_FOUND: 404,
+  PIPELINE_NOT_FOUND: 404,
+  FIELD_NOT_FOUND: 404,
+  SCORING_RULE_NOT_FOUND: 404,
+  APPOINTMENT_NOT_FOUND: 404,
+  /** A stage key that the lead's pipeline does not have. */
+  STAGE_NOT_FOUND: 422,
+  /** Another contact already has this phone or email (details.existingId names it). */
+  DUPLICATE_CONTACT: 409,
   CONFLICT: 409,
   CLIENT_CODE_TAKEN: 409,
   PAYLOAD_TOO_LARGE: 413,
