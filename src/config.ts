@@ -9,6 +9,7 @@ import { readJobsConfig } from './platform/jobs/config.ts';
 import { readOutboundConfig } from './platform/http/outbound-config.ts';
 import { readWorkflowsConfig } from './workflows/config.ts';
 import { readWhatsappConfig } from './whatsapp/config.ts';
+import { readGoogleConfig } from './meet/config.ts';
 import { readStorageConfig } from './platform/storage/config.ts';
 import { readMediaConfig } from './media/config.ts';
 import { readCrmConfig } from './crm/config.ts';
@@ -23,6 +24,7 @@ function readAll(env: EnvReader) {
     outbound: readOutboundConfig(env),
     workflows: readWorkflowsConfig(env),
     whatsapp: readWhatsappConfig(env),
+    google: readGoogleConfig(env),
     storage: readStorageConfig(env),
     media: readMediaConfig(env),
   };

@@ -5,6 +5,7 @@
 import type { EncryptedColumn } from './platform/crypto/reencrypt.ts';
 import { datasourceContext } from './tenants/datasource.ts';
 import { secretContext } from './tenants/secrets.ts';
+import { refreshTokenContext } from './meet/tokens.ts';
 
 export const encryptedColumns: EncryptedColumn[] = [
   {
@@ -22,5 +23,14 @@ export const encryptedColumns: EncryptedColumn[] = [
     envelopeColumn: 'uri_envelope',
     keyIdColumn: 'key_id',
     contextOf: (row) => datasourceContext(String(row.client_id)),
+  },
+  {
+    // The cached access token in the same row is not re-encrypted: it is refreshed when undecryptable.
+    label: 'Google refresh tokens',
+    table: 'google_connections',
+    keyColumns: ['client_id'],
+    envelopeColumn: 'refresh_token_envelope',
+    keyIdColumn: 'key_id',
+    contextOf: (row) => refreshTokenContext(String(row.client_id)),
   },
 ];

@@ -6,12 +6,14 @@ import type { AppContext } from './context.ts';
 import type { JobDefinition } from './platform/jobs/queue.ts';
 import { deliverCallbackJob, recordFailedActionJob, runWorkflowActionJob } from './workflows/index.ts';
 import { downloadMediaJob } from './media/index.ts';
+import { checkConferenceJob } from './meet/index.ts';
 
 export const jobDefinitions: JobDefinition<any, AppContext>[] = [
   runWorkflowActionJob,
   recordFailedActionJob,
   deliverCallbackJob,
   downloadMediaJob,
+  checkConferenceJob,
 ];
 
 /** Cron schedules: [job, cron expression (UTC)]. Each tick runs once across all instances. */

@@ -47,6 +47,11 @@ export const statusByCode = {
   CONTROL_DB_UNAVAILABLE: 503,
   UPSTREAM_UNAVAILABLE: 502,
   GOOGLE_REAUTH_REQUIRED: 409,
+  /** The client has not connected a Google account (and Google credentials are configured, so no sandbox). */
+  GOOGLE_NOT_CONNECTED: 409,
+  MEETING_NOT_FOUND: 404,
+  /** GOOGLE_CLIENT_ID/SECRET unset: there is no real Google consent to start (meetings use the sandbox provider). */
+  GOOGLE_NOT_CONFIGURED: 503,
   WHATSAPP_REAUTH_REQUIRED: 409,
 } as const satisfies Record<string, number>;
 

@@ -7,11 +7,13 @@ import type { ActionDefinition } from './registry.ts';
 import { sendWhatsappAction } from './send-whatsapp.ts';
 import { updateLeadAction } from './update-lead.ts';
 import { webhookAction } from './webhook.ts';
+import { createMeetAction } from '../../meet/index.ts';
 
 export const actionDefinitions: ActionDefinition[] = [
   sendWhatsappAction,
   updateLeadAction,
   webhookAction,
+  createMeetAction,
 ];
 
 export function findAction(type: string): ActionDefinition | undefined {

@@ -1,0 +1,35 @@
+/**
+ * Background re-check of a Meet conference that was still `pending` when the
+ * API call stopped waiting: read the event until it is ready (job retries with
+ * backoff), then store the link and tell the dashboards (`meet.updated`).
+ */
+import type { AppContext } from '../context.ts';
+import { defineJob } from '../platform/jobs/queue.ts';
+import { tenantDbById } from '../tenants/index.ts';
+import { providerOf } from './meeting-provider.ts';
+import { findMeetingByEventId, updateConference } from './meetings.repo.ts';
+import { presentMeeting } from './present-meeting.ts';
+
+export interface CheckConferenceData { clientId: string; eventId: string }
+
+export const checkConferenceJob = defineJob<CheckConferenceData, AppContext>({
+  name: 'meet.check-conference',
+  retry: { attempts: 6, backoffSeconds: 10 },
+  async handler(data, ctx) {
+    const db = await tenantDbById(ctx, data.clientId);
+    const row = await findMeetingByEventId(db, data.eventId);
+    if (!row || row.status !== 'pending') return { skipped: true };
+    const state = await providerOf(ctx, data.clientId, row.provider).read(data.eventId);
+    if (state.status === 'pending') throw new Error('Meet conference still pending');
+    const updated = await updateConference(db, data.eventId, state);
+    ctx.realtime.publish({ clientId: data.clientId, event: 'meet.updated', payload: presentMeeting(updated) });
+    return { status: state.status };
+  },
+  async onFailed(data, ctx) {
+    const db = await tenantDbById(ctx, data.clientId);
+    const row = await findMeetingByEventId(db, data.eventId);
+    if (!row || row.status !== 'pending') return;
+    const updated = await updateConference(db, data.eventId, { status: 'failed', meetUrl: null, meetingCode: null, htmlLink: null });
+    ctx.realtime.publish({ clientId: data.clientId, event: 'meet.updated', payload: presentMeeting(updated) });
+  },
+});

@@ -1,0 +1,59 @@
+/**
+ * `create_meet` automation action: makes a Meet link (Google, or the sandbox
+ * fake provider) and exposes `meetCode` and `meetUrl` to the next actions, e.g.
+ * as the 4th variable of the original confirmation template (`{{meetCode}}`).
+ * Idempotent across retries: the action's idempotency key fixes the event id.
+ */
+import { Type } from 'typebox';
+import type { ActionDefinition } from '../workflows/actions/registry.ts';
+import { interpolate } from '../workflows/actions/registry.ts';
+import { createMeeting } from './create-meeting.ts';
+
+const ConfigSchema = Type.Object({
+  /** Meeting title; `{{var}}` placeholders are filled from earlier actions. */
+  title: Type.String({ minLength: 1, maxLength: 500 }),
+  /** ISO 8601 start, or `{{var}}`; default: the trigger's baseTime given as `vars.baseTime`. */
+  start: Type.Optional(Type.String({ maxLength: 100 })),
+  durationMinutes: Type.Optional(Type.Integer({ minimum: 5, maximum: 24 * 60, default: 30 })),
+  timeZone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, default: 'UTC' })),
+  description: Type.Optional(Type.String({ maxLength: 8000 })),
+  /** Attendee emails; `{{var}}` placeholders allowed. */
+  attendees: Type.Optional(Type.Array(Type.String({ maxLength: 320 }), { maxItems: 50 })),
+  appointmentId: Type.Optional(Type.String({ maxLength: 200 })),
+}, { additionalProperties: false });
+
+interface CreateMeetConfig {
+  title: string;
+  start?: string;
+  durationMinutes?: number;
+  timeZone?: string;
+  description?: string;
+  attendees?: string[];
+  appointmentId?: string;
+}
+
+export const createMeetAction: ActionDefinition = {
+  type: 'create_meet',
+  configSchema: ConfigSchema,
+  async execute(input, config: CreateMeetConfig) {
+    const fill = (text: string) => interpolate(text, input.vars);
+    const startText = config.start ? fill(config.start) : input.vars.baseTime;
+    const start = startText ? new Date(startText) : new Date();
+    const end = new Date(start.getTime() + (config.durationMinutes ?? 30) * 60_000);
+    const appointmentId = config.appointmentId ? fill(config.appointmentId) : undefined;
+    const meeting = await createMeeting(input.ctx, {
+      clientId: input.clientId,
+      title: fill(config.title),
+      start,
+      end,
+      timeZone: config.timeZone ?? 'UTC',
+      description: config.description ? fill(config.description) : null,
+      attendees: (config.attendees ?? []).map(fill).filter((email) => email.includes('@')).map((email) => ({ email })),
+      appointmentId,
+      // Retries of this action reuse the meeting; an appointment keeps one meeting across automations.
+      idempotencyKey: appointmentId ? `appointment:${appointmentId}` : `action:${input.idempotencyKey}`,
+    });
+    const vars: Record<string, string> = { meetUrl: meeting.meetUrl ?? '', meetCode: meeting.meetingCode ?? '' };
+    return { output: { eventId: meeting.eventId, meetUrl: meeting.meetUrl, meetingCode: meeting.meetingCode, status: meeting.status, sandbox: meeting.sandbox }, vars };
+  },
+};

@@ -1,0 +1,241 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestApp, type TestApp, type TestClient } from '../../test/harness.ts';
+import { startGoogleServer, type GoogleServer } from '../../test/support/google-server.ts';
+import type { RealtimeEvent } from '../platform/events.ts';
+import { checkConferenceJob } from './check-conference.job.ts';
+
+let h: TestApp;
+let google: GoogleServer;
+let a: TestClient;
+let b: TestClient;
+const published: RealtimeEvent[] = [];
+const REFRESH_A = '1//refresh-token-clinic-a';
+const ACCESS_A = 'ya29.access-token-clinic-a';
+
+async function connect(client: TestClient, code: string, grant: { refreshToken: string; accessToken: string }) {
+  const start = await h.app.inject({ method: 'GET', url: `/api/auth/google/connect?clientCode=${client.code}` });
+  const state = new URL(start.headers.location as string).searchParams.get('state')!;
+  google.issueCode(code, grant);
+  const res = await h.app.inject({
+    method: 'GET', url: `/api/auth/google/callback?${new URLSearchParams({ code, state })}`,
+    headers: { cookie: String(start.headers['set-cookie']).split(';')[0] },
+  });
+  assert.equal(res.statusCode, 200, res.body);
+}
+
+before(async () => {
+  google = await startGoogleServer();
+  h = await startTestApp({ env: google.env });
+  const original = h.ctx.realtime;
+  h.ctx.realtime = { publish: (e) => { published.push(e); original.publish(e); } };
+  a = await h.createClient('Meet Clinic A');
+  b = await h.createClient('Meet Clinic B');
+  await connect(a, 'code-meet-a', { refreshToken: REFRESH_A, accessToken: ACCESS_A });
+});
+after(async () => {
+  await h.close();
+  await google.close();
+});
+
+const body = (extra: Record<string, unknown> = {}) => ({
+  title: 'Consultation: Asha x Dr Rao',
+  start: '2026-12-01T10:00:00+05:30',
+  end: '2026-12-01T10:30:00+05:30',
+  timeZone: 'Asia/Kolkata',
+  attendees: [{ email: 'asha@example.com', displayName: 'Asha' }],
+  description: 'Video consultation',
+  ...extra,
+});
+
+function create(client: TestClient, extra: Record<string, unknown> = {}) {
+  return h.app.inject({ method: 'POST', url: '/api/saas/meet', headers: client.headers, payload: body(extra) });
+}
+
+const inserts = () => google.count('POST', /\/events$/);
+const tokenCalls = () => google.count('POST', /^\/token$/);
+
+test('create makes a calendar event with a Meet conference request and returns the link, code and event id', async () => {
+  const res = await create(a, { idempotencyKey: 'booking-1' });
+  assert.equal(res.statusCode, 201, res.body);
+  const meeting = res.json();
+  assert.equal(meeting.status, 'ready');
+  assert.equal(meeting.sandbox, false);
+  assert.match(meeting.eventId, /^[a-v0-9]{52}$/);
+  assert.match(meeting.meetUrl, /^https:\/\/meet\.google\.com\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
+  assert.equal(meeting.meetUrl, `https://meet.google.com/${meeting.meetingCode}`);
+  const insert = google.requests.findLast((r) => r.method === 'POST' && r.path.endsWith('/events'))!;
+  assert.equal(insert.path, '/calendar/v3/calendars/primary/events');
+  assert.equal(insert.query.get('conferenceDataVersion'), '1');
+  assert.equal(insert.headers.authorization, `Bearer ${ACCESS_A}`);
+  const sent = JSON.parse(insert.body);
+  assert.equal(sent.id, meeting.eventId);
+  assert.equal(sent.conferenceData.createRequest.conferenceSolutionKey.type, 'hangoutsMeet');
+  assert.match(sent.conferenceData.createRequest.requestId, /^[0-9a-f-]{36}$/);
+  assert.deepEqual(sent.attendees, [{ email: 'asha@example.com', displayName: 'Asha' }]);
+  assert.equal(sent.start.timeZone, 'Asia/Kolkata');
+
+  const before = inserts();
+  const again = await create(a, { idempotencyKey: 'booking-1' });
+  assert.equal(again.statusCode, 201);
+  assert.equal(again.json().eventId, meeting.eventId);
+  assert.equal(again.json().meetUrl, meeting.meetUrl);
+  assert.equal(inserts(), before, 'a repeated create does not call Google again');
+
+  const shown = await h.app.inject({ method: 'GET', url: `/api/saas/meet/${meeting.eventId}`, headers: a.headers });
+  assert.equal(shown.statusCode, 200);
+  assert.equal(shown.json().meetingCode, meeting.meetingCode);
+});
+
+test('a 5xx from Google is retried', async () => {
+  google.inject({ method: 'POST', path: /\/events$/, status: 503 });
+  const before = inserts();
+  const res = await create(a, { idempotencyKey: 'booking-5xx' });
+  assert.equal(res.statusCode, 201, res.body);
+  assert.equal(res.json().status, 'ready');
+  assert.equal(inserts(), before + 2);
+});
+
+test('a retried create whose first attempt did reach Google gets 409 and returns the same event (no duplicate)', async () => {
+  // Google writes the event but the answer is lost (500): the retry with the same id gets 409.
+  google.inject({ method: 'POST', path: /\/events$/, status: 500, applyFirst: true });
+  const count = google.events.size;
+  const res = await create(a, { idempotencyKey: 'booking-409' });
+  assert.equal(res.statusCode, 201, res.body);
+  const meeting = res.json();
+  assert.equal(meeting.status, 'ready');
+  assert.equal(google.events.size, count + 1, 'exactly one event');
+  assert.equal(google.count('GET', new RegExp(`/events/${meeting.eventId}$`)), 1, 'fetched after the 409');
+  assert.equal(google.events.get(meeting.eventId)!.event.hangoutLink, meeting.meetUrl);
+});
+
+test('a pending conference is polled until the link exists', async () => {
+  google.pendingReads = 2;
+  const res = await create(a, { idempotencyKey: 'booking-pending' });
+  google.pendingReads = 0;
+  assert.equal(res.statusCode, 201, res.body);
+  const meeting = res.json();
+  assert.equal(meeting.status, 'ready');
+  assert.ok(meeting.meetUrl);
+  assert.equal(google.count('GET', new RegExp(`/events/${meeting.eventId}$`)), 2);
+});
+
+test('a conference still pending after the bounded wait is returned as pending and finished by the background job', async () => {
+  google.pendingReads = 5;
+  const res = await create(a, { idempotencyKey: 'booking-slow' });
+  google.pendingReads = 0;
+  assert.equal(res.statusCode, 201, res.body);
+  const meeting = res.json();
+  assert.equal(meeting.status, 'pending');
+  assert.equal(meeting.meetUrl, null);
+  assert.equal(google.count('GET', new RegExp(`/events/${meeting.eventId}$`)), 3, 'bounded: three reads');
+  const data = { clientId: a.id, eventId: meeting.eventId };
+  await assert.rejects(checkConferenceJob.handler(data, h.ctx, {} as never, { number: 1, isLast: false }), /still pending/);
+  await checkConferenceJob.handler(data, h.ctx, {} as never, { number: 1, isLast: false });
+  const shown = (await h.app.inject({ method: 'GET', url: `/api/saas/meet/${meeting.eventId}`, headers: a.headers })).json();
+  assert.equal(shown.status, 'ready');
+  assert.ok(shown.meetUrl);
+  assert.ok(published.some((e) => e.event === 'meet.updated' && e.clientId === a.id && (e.payload as { eventId: string }).eventId === meeting.eventId));
+});
+
+test('reschedule patches start/end and keeps the link; cancel deletes; 404/410 from Google count as done', async () => {
+  const meeting = (await create(a, { idempotencyKey: 'booking-move' })).json();
+  const moved = await h.app.inject({
+    method: 'PATCH', url: `/api/saas/meet/${meeting.eventId}`, headers: a.headers,
+    payload: { start: '2026-12-02T11:00:00+05:30', end: '2026-12-02T11:45:00+05:30' },
+  });
+  assert.equal(moved.statusCode, 200, moved.body);
+  assert.equal(moved.json().start, '2026-12-02T05:30:00.000Z');
+  assert.equal(moved.json().meetUrl, meeting.meetUrl);
+  const patch = google.requests.findLast((r) => r.method === 'PATCH')!;
+  assert.deepEqual(Object.keys(JSON.parse(patch.body)).sort(), ['end', 'start']);
+  assert.equal(google.events.get(meeting.eventId)!.event.start.dateTime, '2026-12-02T05:30:00.000Z');
+
+  const bad = await h.app.inject({ method: 'PATCH', url: `/api/saas/meet/${meeting.eventId}`, headers: a.headers, payload: { start: '2026-12-02T11:00:00Z', end: '2026-12-02T10:00:00Z' } });
+  assert.equal(bad.statusCode, 400);
+
+  const cancelled = await h.app.inject({ method: 'DELETE', url: `/api/saas/meet/${meeting.eventId}`, headers: a.headers });
+  assert.equal(cancelled.statusCode, 200);
+  assert.equal(cancelled.json().status, 'cancelled');
+  assert.equal(google.events.get(meeting.eventId)!.deleted, true);
+  const again = await h.app.inject({ method: 'DELETE', url: `/api/saas/meet/${meeting.eventId}`, headers: a.headers });
+  assert.equal(again.statusCode, 200, 'cancel is idempotent');
+
+  const gone = (await create(a, { idempotencyKey: 'booking-gone' })).json();
+  google.events.get(gone.eventId)!.deleted = true; // someone deleted it in Google Calendar: 410
+  assert.equal((await h.app.inject({ method: 'DELETE', url: `/api/saas/meet/${gone.eventId}`, headers: a.headers })).statusCode, 200);
+  const lost = (await create(a, { idempotencyKey: 'booking-lost' })).json();
+  google.events.delete(lost.eventId); // 404
+  const res = await h.app.inject({ method: 'DELETE', url: `/api/saas/meet/${lost.eventId}`, headers: a.headers });
+  assert.equal(res.statusCode, 200);
+  assert.equal(res.json().status, 'cancelled');
+});
+
+test('another client cannot see, move or cancel the meeting; an unconnected client gets GOOGLE_NOT_CONNECTED', async () => {
+  const meeting = (await create(a, { idempotencyKey: 'booking-private' })).json();
+  for (const [method, payload] of [['GET', undefined], ['PATCH', { start: '2026-12-03T10:00:00Z', end: '2026-12-03T11:00:00Z' }], ['DELETE', undefined]] as const) {
+    const res = await h.app.inject({ method, url: `/api/saas/meet/${meeting.eventId}`, headers: b.headers, payload });
+    assert.equal(res.statusCode, 404, `${method} by another client`);
+    assert.equal(res.json().error.code, 'MEETING_NOT_FOUND');
+  }
+  assert.equal(google.events.get(meeting.eventId)!.deleted, false);
+  const res = await create(b, { idempotencyKey: 'booking-private' });
+  assert.equal(res.statusCode, 409);
+  assert.equal(res.json().error.code, 'GOOGLE_NOT_CONNECTED');
+  assert.equal((await h.app.inject({ method: 'POST', url: '/api/saas/meet', payload: body() })).statusCode, 401);
+});
+
+test('bad input is refused before Google is called', async () => {
+  const before = inserts();
+  assert.equal((await create(a, { end: '2026-12-01T09:00:00+05:30' })).statusCode, 400);
+  assert.equal((await create(a, { timeZone: 'Mars/Olympus' })).statusCode, 400);
+  assert.equal((await create(a, { title: '' })).statusCode, 400);
+  assert.equal(inserts(), before);
+});
+
+test('a rejected access token (401) is refreshed once and the call retried; the new token is cached', async () => {
+  google.validAccessTokens.delete(ACCESS_A);
+  const before = tokenCalls();
+  const res = await create(a, { idempotencyKey: 'booking-401' });
+  assert.equal(res.statusCode, 201, res.body);
+  assert.equal(tokenCalls(), before + 1);
+  const refresh = new URLSearchParams(google.requests.findLast((r) => r.path === '/token')!.body);
+  assert.equal(refresh.get('grant_type'), 'refresh_token');
+  assert.equal(refresh.get('refresh_token'), REFRESH_A);
+  await create(a, { idempotencyKey: 'booking-401-b' });
+  assert.equal(tokenCalls(), before + 1, 'cached until shortly before expiry');
+});
+
+test('an access token close to expiry is refreshed before use', async () => {
+  await h.ctx.controlDb.query(`UPDATE google_connections SET access_token_expires_at = now() + interval '1 minute' WHERE client_id = $1`, [a.id]);
+  const before = tokenCalls();
+  assert.equal((await create(a, { idempotencyKey: 'booking-eager' })).statusCode, 201);
+  assert.equal(tokenCalls(), before + 1);
+});
+
+test('invalid_grant marks the connection needs_reauth, publishes an event, answers GOOGLE_REAUTH_REQUIRED and stops retrying', async () => {
+  google.refusedRefreshTokens.add(REFRESH_A);
+  await h.ctx.controlDb.query(`UPDATE google_connections SET access_token_expires_at = now() WHERE client_id = $1`, [a.id]);
+  const before = tokenCalls();
+  const res = await create(a, { idempotencyKey: 'booking-reauth' });
+  assert.equal(res.statusCode, 409, res.body);
+  assert.equal(res.json().error.code, 'GOOGLE_REAUTH_REQUIRED');
+  assert.equal(tokenCalls(), before + 1);
+  const status = (await h.app.inject({ method: 'GET', url: '/api/auth/google/status', headers: a.headers })).json();
+  assert.equal(status.needsReauth, true);
+  assert.equal(status.connected, false);
+  assert.ok(published.some((e) => e.event === 'google.reauth_required' && e.clientId === a.id));
+  const again = await create(a, { idempotencyKey: 'booking-reauth' });
+  assert.equal(again.statusCode, 409);
+  assert.equal(tokenCalls(), before + 1, 'no refresh loop against a dead grant');
+
+  // Reconnecting replaces the token and clears needs_reauth.
+  await connect(a, 'code-meet-a-2', { refreshToken: '1//refresh-token-clinic-a-2', accessToken: 'ya29.access-token-clinic-a-2' });
+  assert.equal((await h.app.inject({ method: 'GET', url: '/api/auth/google/status', headers: a.headers })).json().connected, true);
+  assert.equal((await create(a, { idempotencyKey: 'booking-reauth' })).statusCode, 201);
+});
+
+test('tokens never appear in logs or responses', () => {
+  const all = h.logs.join('\n');
+  for (const secret of [REFRESH_A, ACCESS_A, '1//refresh-token-clinic-a-2', 'ya29.a0EXAMPLE-refreshed-access-token']) assert.ok(!all.includes(secret), `${secret.slice(0, 8)}… leaked into logs`);
+});

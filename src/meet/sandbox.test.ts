@@ -1,0 +1,88 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestApp, type TestApp, type TestClient } from '../../test/harness.ts';
+import { tenantDbById } from '../tenants/index.ts';
+import { createMeetAction } from './create-meet.action.ts';
+import { cancelMeeting, createMeetingForAppointment, rescheduleMeeting } from './index.ts';
+
+let h: TestApp;
+let a: TestClient;
+let b: TestClient;
+
+before(async () => {
+  h = await startTestApp(); // no GOOGLE_CLIENT_ID: the fake provider
+  a = await h.createClient('Sandbox Clinic A');
+  b = await h.createClient('Sandbox Clinic B');
+});
+after(() => h.close());
+
+const body = { title: 'Demo', start: '2026-12-01T10:00:00Z', end: '2026-12-01T10:30:00Z', timeZone: 'UTC', idempotencyKey: 'demo-1' };
+
+test('without Google credentials meetings get clearly marked, well-formed, deterministic fake links', async () => {
+  const res = await h.app.inject({ method: 'POST', url: '/api/saas/meet', headers: a.headers, payload: body });
+  assert.equal(res.statusCode, 201, res.body);
+  const meeting = res.json();
+  assert.equal(meeting.sandbox, true);
+  assert.equal(meeting.provider, 'sandbox');
+  assert.equal(meeting.status, 'ready');
+  assert.match(meeting.meetingCode, /^[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
+  assert.equal(meeting.meetUrl, `https://meet.google.com/${meeting.meetingCode}`);
+  const again = (await h.app.inject({ method: 'POST', url: '/api/saas/meet', headers: a.headers, payload: body })).json();
+  assert.equal(again.meetingCode, meeting.meetingCode);
+  const other = (await h.app.inject({ method: 'POST', url: '/api/saas/meet', headers: a.headers, payload: { ...body, idempotencyKey: 'demo-2' } })).json();
+  assert.notEqual(other.meetingCode, meeting.meetingCode);
+
+  const moved = await h.app.inject({ method: 'PATCH', url: `/api/saas/meet/${meeting.eventId}`, headers: a.headers, payload: { start: '2026-12-01T12:00:00Z', end: '2026-12-01T12:30:00Z' } });
+  assert.equal(moved.statusCode, 200);
+  assert.equal(moved.json().start, '2026-12-01T12:00:00.000Z');
+  const foreign = await h.app.inject({ method: 'DELETE', url: `/api/saas/meet/${meeting.eventId}`, headers: b.headers });
+  assert.equal(foreign.statusCode, 404);
+  const cancelled = await h.app.inject({ method: 'DELETE', url: `/api/saas/meet/${meeting.eventId}`, headers: a.headers });
+  assert.equal(cancelled.json().status, 'cancelled');
+  const moveCancelled = await h.app.inject({ method: 'PATCH', url: `/api/saas/meet/${meeting.eventId}`, headers: a.headers, payload: { start: '2026-12-01T12:00:00Z', end: '2026-12-01T13:30:00Z' } });
+  assert.equal(moveCancelled.statusCode, 409);
+});
+
+test('status says sandbox; the connect link explains that Google is not configured', async () => {
+  const status = (await h.app.inject({ method: 'GET', url: '/api/auth/google/status', headers: a.headers })).json();
+  assert.equal(status.sandbox, true);
+  assert.equal(status.connected, false);
+  const connect = await h.app.inject({ method: 'GET', url: `/api/auth/google/connect?clientCode=${a.code}` });
+  assert.equal(connect.statusCode, 503);
+  assert.match(connect.body, /not configured/);
+});
+
+test('appointment helpers are idempotent: one meeting per appointment, moved and cancelled with it', async () => {
+  const input = { clientId: a.id, appointmentId: 'appt-42', title: 'Consultation', start: '2026-12-05T09:00:00Z', end: '2026-12-05T09:30:00Z', timeZone: 'Asia/Kolkata' };
+  const first = await createMeetingForAppointment(h.ctx, input);
+  const second = await createMeetingForAppointment(h.ctx, input);
+  assert.equal(second.eventId, first.eventId);
+  assert.equal(first.appointmentId, 'appt-42');
+  const moved = await rescheduleMeeting(h.ctx, { clientId: a.id, appointmentId: 'appt-42', start: '2026-12-06T09:00:00Z', end: '2026-12-06T09:30:00Z' });
+  assert.equal(moved.start, '2026-12-06T09:00:00.000Z');
+  assert.equal(moved.timeZone, 'Asia/Kolkata');
+  const same = await rescheduleMeeting(h.ctx, { clientId: a.id, appointmentId: 'appt-42', start: '2026-12-06T09:00:00Z', end: '2026-12-06T09:30:00Z' });
+  assert.equal(same.eventId, first.eventId);
+  assert.equal((await cancelMeeting(h.ctx, { clientId: a.id, appointmentId: 'appt-42' })).status, 'cancelled');
+  assert.equal((await cancelMeeting(h.ctx, { clientId: a.id, appointmentId: 'appt-42' })).status, 'cancelled');
+  await assert.rejects(cancelMeeting(h.ctx, { clientId: b.id, appointmentId: 'appt-42' }), /Meeting not found/);
+});
+
+test('create_meet action exposes meetCode and meetUrl for the next actions, same meeting on retry', async () => {
+  const db = await tenantDbById(h.ctx, a.id);
+  const input = {
+    ctx: h.ctx, clientId: a.id, db, trigger: 'appointment_confirmed', phone: '919876543210',
+    variables: ['Asha', 'Dr Rao', '1 Dec at 10:00'], vars: { patient: 'Asha', email: 'asha@example.com' }, runId: 'run-1', idempotencyKey: 'run-1:0',
+  };
+  const config = { title: 'Consultation with {{patient}}', start: '2026-12-01T10:00:00Z', durationMinutes: 45, timeZone: 'Asia/Kolkata', attendees: ['{{email}}'] };
+  const result = await createMeetAction.execute(input, config);
+  assert.match(result.vars!.meetCode, /^[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
+  assert.equal(result.vars!.meetUrl, `https://meet.google.com/${result.vars!.meetCode}`);
+  assert.equal(result.output!.sandbox, true);
+  const retry = await createMeetAction.execute(input, config);
+  assert.equal(retry.vars!.meetCode, result.vars!.meetCode);
+  const { rows } = await db.query('SELECT title, attendees, end_at FROM meetings WHERE event_id = $1', [result.output!.eventId]);
+  assert.equal(rows[0].title, 'Consultation with Asha');
+  assert.deepEqual(rows[0].attendees, [{ email: 'asha@example.com' }]);
+  assert.equal(rows[0].end_at.toISOString(), '2026-12-01T10:45:00.000Z');
+});

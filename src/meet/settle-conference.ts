@@ -1,0 +1,44 @@
+/**
+ * Google creates Meet conferences asynchronously: an insert may answer
+ * `pending`. Re-read a few times with doubling delays (bounded, a few seconds
+ * in all); on `failure` ask once more with a new requestId; still pending →
+ * the check-conference job re-checks in the background so the API call is not
+ * held up.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AppContext } from '../context.ts';
+import type { Db } from '../platform/db/pool.ts';
+import { checkConferenceJob } from './check-conference.job.ts';
+import type { ConferenceState, MeetingProvider } from './meeting-provider.ts';
+import { updateConference, type MeetingRow } from './meetings.repo.ts';
+
+const READS = 3;
+/** First background re-check, seconds after the API call gave up waiting. */
+const BACKGROUND_DELAY_SECONDS = 15;
+
+/** Drives `state` towards ready/failed, stores the result, and hands a still-pending conference to the job. */
+export async function settleConference(ctx: AppContext, db: Db, clientId: string, eventId: string, provider: MeetingProvider, initial: ConferenceState): Promise<MeetingRow> {
+  let state = initial;
+  let requestId: string | undefined;
+  let delay = ctx.config.google.conferencePollMs;
+  for (let read = 0; read < READS && state.status !== 'ready'; read++) {
+    if (state.status === 'failed') {
+      if (requestId) break; // already asked again once
+      requestId = randomUUID();
+      state = await provider.retryConference(eventId, requestId);
+      continue;
+    }
+    await sleep(delay);
+    delay *= 2;
+    state = await provider.read(eventId);
+  }
+  const row = await updateConference(db, eventId, { ...state, requestId });
+  if (state.status === 'pending') {
+    await ctx.queue.enqueue(checkConferenceJob, { clientId, eventId }, {
+      key: `${clientId}:${eventId}`,
+      startAfter: new Date(Date.now() + BACKGROUND_DELAY_SECONDS * 1000),
+    });
+  }
+  return row;
+}
