@@ -6,6 +6,7 @@ import { registerHealthRoutes } from './health/routes.ts';
 import { registerMetricsRoutes } from './metrics/routes.ts';
 import { registerConsoleRoutes } from './console/routes.ts';
 import { registerClientRoutes } from './tenants/index.ts';
+import { registerWorkflowRoutes } from './workflows/index.ts';
 import { registerMeetRoutes } from './meet/index.ts';
 import { registerCrmRoutes } from './crm/index.ts';
 
@@ -14,6 +15,7 @@ export async function registerRoutes(app: FastifyInstance, ctx: AppContext, auth
   await registerMetricsRoutes(app, ctx, auth);
   await registerConsoleRoutes(app);
   await registerClientRoutes(app, ctx, auth);
+  await registerWorkflowRoutes(app, ctx, auth);
   await registerMeetRoutes(app, ctx, auth);
   await registerCrmRoutes(app, ctx, auth);
 }

@@ -5,3 +5,4 @@ export type { ActionDefinition, ActionInput, ActionResult } from './actions/regi
 export { runWorkflowActionJob } from './run-workflow-action.job.ts';
 export { recordFailedActionJob } from './record-failed-action.job.ts';
 export { deliverCallbackJob } from './deliver-callback.job.ts';
+export { registerWorkflowRoutes } from './routes.ts';

@@ -196,12 +196,12 @@ export interface JobListFilter {
   to?: Date;
   limit: number;
   /** (created_at, id) of the last row of the previous page */
-  after?: { createdAt: Date; id: string };
+  after?: { createdAt: string; id: string };
 }
 
-export async function listJobs(db: Db, filter: JobListFilter): Promise<WorkflowJobRow[]> {
-  const { rows } = await db.query<WorkflowJobRow>(
-    `SELECT * FROM workflow_jobs
+export async function listJobs(db: Db, filter: JobListFilter): Promise<Array<WorkflowJobRow & { cursor_at: string }>> {
+  const { rows } = await db.query<WorkflowJobRow & { cursor_at: string }>(
+    `SELECT *, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at FROM workflow_jobs
      WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR trigger = $2)
        AND ($3::timestamptz IS NULL OR run_at >= $3) AND ($4::timestamptz IS NULL OR run_at < $4)
        AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6::uuid))

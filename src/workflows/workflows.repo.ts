@@ -52,9 +52,9 @@ export async function findWorkflow(db: Db, kind: WorkflowKind, id: string): Prom
   return rows[0];
 }
 
-export async function listWorkflows(db: Db, kind: WorkflowKind, filter: { trigger?: string; isActive?: boolean; limit: number; after?: { createdAt: Date; id: string } }): Promise<WorkflowRow[]> {
-  const { rows } = await db.query<WorkflowRow>(
-    `SELECT * FROM workflows WHERE kind = $1 AND ($2::text IS NULL OR trigger = $2) AND ($3::boolean IS NULL OR is_active = $3)
+export async function listWorkflows(db: Db, kind: WorkflowKind, filter: { trigger?: string; isActive?: boolean; limit: number; after?: { createdAt: string; id: string } }): Promise<Array<WorkflowRow & { cursor_at: string }>> {
+  const { rows } = await db.query<WorkflowRow & { cursor_at: string }>(
+    `SELECT *, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at FROM workflows WHERE kind = $1 AND ($2::text IS NULL OR trigger = $2) AND ($3::boolean IS NULL OR is_active = $3)
        AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5::uuid))
      ORDER BY created_at DESC, id DESC LIMIT $6`,
     [kind, filter.trigger ?? null, filter.isActive ?? null, filter.after?.createdAt ?? null, filter.after?.id ?? null, filter.limit],

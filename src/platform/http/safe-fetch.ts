@@ -186,3 +186,24 @@ export async function safeFetch(rawUrl: string, options: SafeFetchOptions = {}):
     else request.end();
   });
 }
+
+/**
+ * Registration-time check (no DNS): http(s), no credentials, and an IP-literal host must be
+ * public (or allowed). Host names are checked again, resolved, at connect time.
+ * @throws BlockedDestinationError
+ */
+export function assertAllowedUrl(rawUrl: string, allowHosts: readonly string[] = []): URL {
+  let url: URL;
+  try {
+    url = new URL(rawUrl);
+  } catch {
+    throw new BlockedDestinationError();
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BlockedDestinationError();
+  if (url.username || url.password || !url.hostname) throw new BlockedDestinationError();
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  if (allowHosts.includes(normaliseHost(host))) return url;
+  if (net.isIP(host) && !isPublicAddress(host)) throw new BlockedDestinationError();
+  if (host === 'localhost' || host.endsWith('.localhost')) throw new BlockedDestinationError();
+  return url;
+}

@@ -87,6 +87,9 @@ export function jobIdForKey(queue: string, key: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
+/** How often a worker process looks for delayed jobs about to become due. */
+const SCAN_MS = 1000;
+
 export class JobQueue<TContext> {
   readonly boss: PgBoss;
   private readonly definitions = new Map<string, JobDefinition<any, TContext>>();
@@ -94,6 +97,10 @@ export class JobQueue<TContext> {
   private readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   private context?: TContext;
   private started = false;
+  /** Worker id per queue consumed by this process (for punctual wake-ups of delayed jobs). */
+  private readonly workerIds = new Map<string, string>();
+  private readonly wakeTimers = new Map<string, NodeJS.Timeout>();
+  private scanner?: NodeJS.Timeout;
 
   constructor(options: { connectionString: string; settings: QueueSettings; logger: Pick<Logger, 'info' | 'warn' | 'error'>; schedule: boolean; max?: number }) {
     this.settings = options.settings;
@@ -159,7 +166,53 @@ export class JobQueue<TContext> {
     }
     if (options.work) {
       for (const definition of this.definitions.values()) await this.work(definition);
+      await this.startDueScanner();
     }
+  }
+
+  /**
+   * Punctual delayed jobs. pg-boss wakes workers through NOTIFY when a job is inserted, but a job
+   * whose start time is in the future (a reminder, a retry after backoff) would wait for the next
+   * backstop poll (seconds). So every `SCAN_MS` this process looks for jobs of its queues that
+   * become due within the look-ahead and sets a timer to wake the queue's worker at that moment.
+   * One indexed query per second per worker process, whatever the number of queues or tenants.
+   */
+  private async startDueScanner(): Promise<void> {
+    const db = this.boss.getDb();
+    await db.executeSql(`CREATE INDEX IF NOT EXISTS ecodrix_job_due ON pgboss.job (start_after) WHERE state < 'active'`)
+      .catch((err: Error) => this.logger.warn({ err: err.message }, 'could not create the due-job index (delayed jobs still run, scanning is slower)'));
+    const scan = async () => {
+      if (!this.started) return;
+      try {
+        const { rows } = await db.executeSql(
+          // Already-due jobs collapse to one wake-up per queue (a retry due before this scan, say).
+          `SELECT name, date_trunc('milliseconds', greatest(start_after, now())) AS start_after FROM pgboss.job
+           WHERE state < 'active' AND start_after <= now() + make_interval(secs => $1) AND name = ANY($2)
+           GROUP BY 1, 2 ORDER BY 2 LIMIT 1000`,
+          [(SCAN_MS * 2) / 1000, [...this.workerIds.keys()]],
+        );
+        for (const row of rows as Array<{ name: string; start_after: Date }>) this.wakeAt(row.name, row.start_after);
+      } catch (err) {
+        this.logger.warn({ err: (err as Error).message }, 'due-job scan failed');
+      }
+    };
+    await scan();
+    this.scanner = setInterval(() => void scan(), SCAN_MS);
+    this.scanner.unref();
+  }
+
+  /** Wakes this process's worker of `name` at `at` (a few ms after, so the job is due). */
+  private wakeAt(name: string, at: Date): void {
+    const workerId = this.workerIds.get(name);
+    if (!workerId) return;
+    const key = `${name}|${at.getTime()}`;
+    if (this.wakeTimers.has(key)) return;
+    const timer = setTimeout(() => {
+      this.wakeTimers.delete(key);
+      if (this.started) this.boss.notifyWorker(workerId);
+    }, Math.max(0, at.getTime() - Date.now() + 10));
+    timer.unref();
+    this.wakeTimers.set(key, timer);
   }
 
   private retryOf(definition: JobDefinition<any, TContext>): JobRetryPolicy {
@@ -172,7 +225,7 @@ export class JobQueue<TContext> {
 
   private async work(definition: JobDefinition<any, TContext>): Promise<void> {
     const retry = this.retryOf(definition);
-    await this.boss.work(definition.name, {
+    const workerId = await this.boss.work(definition.name, {
       localConcurrency: definition.concurrency ?? this.settings.concurrency,
       batchSize: 1,
       includeMetadata: true,
@@ -191,6 +244,7 @@ export class JobQueue<TContext> {
         }
       }
     });
+    this.workerIds.set(definition.name, workerId);
   }
 
   /**
@@ -209,6 +263,7 @@ export class JobQueue<TContext> {
       send.db = { executeSql: (text: string, values?: unknown[]) => tx.query(text, values as any[]) };
     }
     const created = await this.boss.send(definition.name, data, send);
+    if (options.startAfter && !options.tx && options.startAfter.getTime() - Date.now() < SCAN_MS * 2) this.wakeAt(definition.name, options.startAfter);
     return created ?? id!;
   }
 
@@ -226,6 +281,9 @@ export class JobQueue<TContext> {
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    if (this.scanner) clearInterval(this.scanner);
+    for (const timer of this.wakeTimers.values()) clearTimeout(timer);
+    this.wakeTimers.clear();
     await this.boss.stop({ graceful: true, timeout: 20_000, close: true });
   }
 }

@@ -1,0 +1,318 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { startTestApp, type TestApp, type TestClient } from '../../test/harness.ts';
+import { verifyWebhook } from '../platform/http/standard-webhooks.ts';
+import { startReceiver, waitFor, type Receiver } from './test-support/receiver.ts';
+
+let h: TestApp;
+let a: TestClient;
+let b: TestClient;
+let rx: Receiver;
+const SECRET_A = `whsec_${randomBytes(32).toString('base64')}`;
+const SECRET_B = '0123456789abcdef0123456789abcdef'; // the runbook's "32-char-hex-string" form: UTF-8 bytes
+
+before(async () => {
+  h = await startTestApp({ env: { SSRF_ALLOW_HOSTS: '127.0.0.1', JOB_SUPERVISE_SECONDS: '1', WORKFLOW_LATE_GRACE_SECONDS: '5' } });
+  a = await h.createClient('Workflow Clinic A');
+  b = await h.createClient('Workflow Clinic B');
+  for (const [client, secret] of [[a, SECRET_A], [b, SECRET_B]] as const) {
+    const r = await h.app.inject({ method: 'POST', url: `/api/clients/${client.code}/secrets`, headers: h.adminHeaders, payload: { automationWebhookSecret: secret } });
+    assert.equal(r.statusCode, 200, r.body);
+  }
+  rx = await startReceiver();
+});
+after(async () => {
+  await rx?.close();
+  await h?.close();
+});
+
+async function api(client: TestClient, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown) {
+  const r = await h.app.inject({ method, url, headers: client.headers, ...(payload === undefined ? {} : { payload: payload as object }) });
+  return { status: r.statusCode, body: r.body ? r.json() : undefined };
+}
+
+async function job(client: TestClient, id: string) {
+  const r = await api(client, 'GET', `/api/saas/workflows/jobs/${id}`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body;
+}
+
+async function automation(client: TestClient, trigger: string, actions: unknown[], triggerConfig: object = {}) {
+  const r = await api(client, 'POST', '/api/crm/automations', { name: `auto ${trigger} ${randomBytes(3).toString('hex')}`, trigger, triggerConfig, actions });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.id as string;
+}
+
+describe('definitions', () => {
+  it('creates the runbook step 7 automation verbatim, then lists, shows, updates, toggles and deletes it', async () => {
+    const created = await api(a, 'POST', '/api/crm/automations', {
+      name: 'Appointment Confirmed WA',
+      trigger: 'appointment_confirmed',
+      triggerConfig: {},
+      actions: [{ type: 'send_whatsapp', delayMinutes: 0, config: { templateName: 'appointment_confirmed', language: 'en_US' } }],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.isActive, true);
+    assert.deepEqual(created.body.actions, [{ type: 'send_whatsapp', delayMinutes: 0, config: { templateName: 'appointment_confirmed', language: 'en_US' } }]);
+    const id = created.body.id;
+    assert.equal((await api(a, 'GET', `/api/crm/automations/${id}`)).body.name, 'Appointment Confirmed WA');
+    const list = await api(a, 'GET', '/api/crm/automations?limit=100');
+    assert.ok(list.body.items.some((x: { id: string }) => x.id === id));
+    const patched = await api(a, 'PATCH', `/api/crm/automations/${id}`, { name: 'Renamed' });
+    assert.equal(patched.body.name, 'Renamed');
+    assert.equal((await api(a, 'POST', `/api/crm/automations/${id}/deactivate`)).body.isActive, false);
+    assert.equal((await api(a, 'POST', `/api/crm/automations/${id}/activate`)).body.isActive, true);
+    // Another client cannot see, change or delete it.
+    assert.equal((await api(b, 'GET', `/api/crm/automations/${id}`)).status, 404);
+    assert.equal((await api(b, 'PATCH', `/api/crm/automations/${id}`, { name: 'x' })).status, 404);
+    assert.equal((await api(b, 'DELETE', `/api/crm/automations/${id}`)).status, 404);
+    assert.equal((await api(a, 'DELETE', `/api/crm/automations/${id}`)).status, 200);
+    assert.equal((await api(a, 'GET', `/api/crm/automations/${id}`)).status, 404);
+  });
+
+  it('creates communication workflows and refuses bad definitions with a clear 400', async () => {
+    const created = await api(a, 'POST', '/api/saas/workflows', { name: 'Appointment Confirmation', trigger: 'product_purchased', channel: 'whatsapp', templateName: 'appointment_confirmed_v2', delayMinutes: 0, isActive: false });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.templateName, 'appointment_confirmed_v2');
+    assert.equal(created.body.channel, 'whatsapp');
+    const shown = await api(a, 'GET', `/api/saas/workflows/${created.body.id}`);
+    assert.equal(shown.body.isActive, false);
+    assert.equal((await api(b, 'GET', `/api/saas/workflows/${created.body.id}`)).status, 404);
+    // An automation id is not a communication workflow id.
+    const autoId = await automation(a, 'service_enrolled', [{ type: 'update_lead', delayMinutes: 0, config: { stage: 'won' } }]);
+    assert.equal((await api(a, 'GET', `/api/saas/workflows/${autoId}`)).status, 404);
+    await api(a, 'DELETE', `/api/crm/automations/${autoId}`);
+
+    const bad = [
+      ['/api/saas/workflows', { name: 'x', trigger: 'nope', templateName: 't' }],
+      ['/api/saas/workflows', { name: 'x', trigger: 'lead_captured', channel: 'sms', templateName: 't' }],
+      ['/api/crm/automations', { name: 'x', trigger: 'lead_captured', actions: [{ type: 'teleport', config: {} }] }],
+      ['/api/crm/automations', { name: 'x', trigger: 'lead_captured', actions: [{ type: 'send_whatsapp', config: {} }] }],
+      ['/api/crm/automations', { name: 'x', trigger: 'lead_captured', actions: [{ type: 'webhook', config: { url: 'ftp://x' } }] }],
+      ['/api/crm/automations', { name: 'x', trigger: 'lead_captured', actions: [] }],
+    ] as const;
+    for (const [url, payload] of bad) {
+      const r = await api(a, 'POST', url, payload);
+      assert.equal(r.status, 400, `${url} ${JSON.stringify(payload)} → ${r.status} ${JSON.stringify(r.body)}`);
+      assert.ok(r.body.error.message.length > 0);
+    }
+    assert.equal((await api(a, 'GET', '/api/crm/automations/not-a-uuid')).status, 400);
+  });
+});
+
+describe('trigger', () => {
+  it('validates every field', async () => {
+    const good = { trigger: 'product_purchased', phone: '918143963821', variables: ['x'] };
+    const cases: Array<[string, object]> = [
+      ['unknown trigger', { ...good, trigger: 'birthday' }],
+      ['phone with +', { ...good, phone: '+918143963821' }],
+      ['phone too short', { ...good, phone: '1234567' }],
+      ['phone too long', { ...good, phone: '1234567890123456' }],
+      ['phone with letters', { ...good, phone: '91814396382a' }],
+      ['variables not strings', { ...good, variables: [1, 2] }],
+      ['variables not an array', { ...good, variables: 'x' }],
+      ['baseTime not ISO', { ...good, baseTime: 'next tuesday' }],
+      ['delayMinutes fractional', { ...good, delayMinutes: 1.5 }],
+      ['delayMinutes a string', { ...good, delayMinutes: 'soon' }],
+      ['callbackUrl not http', { ...good, callbackUrl: 'file:///etc/passwd' }],
+      ['callbackUrl private', { ...good, callbackUrl: 'http://10.0.0.5/cb' }],
+      ['callbackUrl metadata', { ...good, callbackUrl: 'http://169.254.169.254/latest' }],
+      ['callbackUrl userinfo', { ...good, callbackUrl: 'https://user:pass@example.com/cb' }],
+      ['callbackMetadata array', { ...good, callbackMetadata: ['a'] }],
+      ['unknown field', { ...good, extra: 1 }],
+      ['missing phone', { trigger: 'product_purchased' }],
+    ];
+    for (const [name, payload] of cases) {
+      const r = await api(a, 'POST', '/api/saas/workflows/trigger', payload);
+      assert.equal(r.status, 400, `${name}: ${r.status} ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.error.code, 'VALIDATION_FAILED', name);
+    }
+  });
+
+  it('answers 200 with an empty list and a message when no active workflow listens', async () => {
+    const r = await api(b, 'POST', '/api/saas/workflows/trigger', { trigger: 'service_enrolled', phone: '918143963821', variables: [] });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body.jobs, []);
+    assert.match(r.body.message, /No active workflow/);
+  });
+
+  it('runs an instant automation, calls back signed, and a repeated trigger schedules nothing new', async () => {
+    const path = `/instant-${randomBytes(4).toString('hex')}`;
+    await automation(a, 'product_purchased', [{ type: 'webhook', delayMinutes: 0, config: { url: `${rx.url}${path}/hook` } }]);
+    const payload = {
+      trigger: 'product_purchased', phone: '918143963821', variables: ['Dhanesh', 'Order 42'],
+      callbackUrl: `${rx.url}${path}/callback`, callbackMetadata: { moduleId: 'order_42', moduleType: 'Order', reminderKey: 'confirmed' },
+    };
+    const r = await api(a, 'POST', '/api/saas/workflows/trigger', payload);
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    assert.equal(r.body.jobs.length, 1);
+    const id = r.body.jobs[0].id;
+    assert.ok(Math.abs(Date.parse(r.body.jobs[0].runAt) - Date.now()) < 5000);
+
+    const done = await waitFor(async () => {
+      const j = await job(a, id);
+      return j.status === 'completed' && j.callback?.status === 'delivered' ? j : undefined;
+    }, { what: 'completed job with delivered callback' });
+    assert.equal(done.attempts, 1);
+    assert.equal(done.output.status, 200);
+    assert.equal(done.attemptHistory.length, 1);
+    assert.equal(done.attemptHistory[0].outcome, 'succeeded');
+
+    const hook = rx.requests.find((q) => q.path === `${path}/hook`)!;
+    assert.equal(hook.method, 'POST');
+    assert.ok(verifyWebhook(SECRET_A, hook.headers, hook.body), 'webhook action signature verifies');
+    const cb = rx.requests.find((q) => q.path === `${path}/callback`)!;
+    assert.equal(cb.method, 'PUT');
+    assert.ok(verifyWebhook(SECRET_A, cb.headers, cb.body), 'callback signature verifies with the whsec_ secret');
+    assert.ok(!verifyWebhook(SECRET_B, cb.headers, cb.body), 'and not with another secret');
+    assert.match(String(cb.headers['webhook-id']), /^msg_[0-9a-f]+$/);
+    const body = JSON.parse(cb.body);
+    assert.equal(body.status, 'completed');
+    assert.deepEqual(body.metadata, payload.callbackMetadata);
+    assert.equal(body.jobId, id);
+    assert.equal(body.trigger, 'product_purchased');
+    assert.equal(body.result.status, 200);
+
+    // Same event again: same job, nothing new sent.
+    const again = await api(a, 'POST', '/api/saas/workflows/trigger', payload);
+    assert.equal(again.body.jobs[0].id, id);
+    assert.equal(again.body.jobs[0].status, 'completed');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(rx.requests.filter((q) => q.path.startsWith(path)).length, 2);
+    // Secrets never in logs.
+    assert.ok(!h.logs.some((l) => l.includes(SECRET_A)));
+    // Another client cannot read the job.
+    assert.equal((await api(b, 'GET', `/api/saas/workflows/jobs/${id}`)).status, 404);
+  });
+
+  it('signs with the UTF-8 bytes of a plain secret (runbook form)', async () => {
+    const path = `/plain-${randomBytes(4).toString('hex')}`;
+    await automation(b, 'product_purchased', [{ type: 'update_lead', delayMinutes: 0, config: { stage: 'won' } }]);
+    const r = await api(b, 'POST', '/api/saas/workflows/trigger', { trigger: 'product_purchased', phone: '919000000001', variables: [], callbackUrl: `${rx.url}${path}`, callbackMetadata: { moduleId: 'm1' } });
+    assert.equal(r.status, 202);
+    // No lead for that phone: the action fails for good at once (not retried), and the callback says so.
+    const cb = await waitFor(() => rx.requests.find((q) => q.path === path), { what: 'callback' });
+    assert.ok(verifyWebhook(SECRET_B, cb.headers, cb.body));
+    const body = JSON.parse(cb.body);
+    assert.equal(body.status, 'failed');
+    assert.match(body.result.error, /No lead/);
+    const j = await job(b, r.body.jobs[0].id);
+    assert.equal(j.status, 'failed');
+    assert.equal(j.attempts, 1);
+  });
+
+  it('runs a delayed job at its time, not before', async () => {
+    const path = `/delayed-${randomBytes(4).toString('hex')}`;
+    await automation(a, 'service_enrolled', [{ type: 'webhook', delayMinutes: 0, config: { url: `${rx.url}${path}` } }], { course: 'yoga' });
+    const baseTime = new Date(Date.now() + 2500).toISOString();
+    const r = await api(a, 'POST', '/api/saas/workflows/trigger', { trigger: 'service_enrolled', phone: '918143963821', variables: [], baseTime, callbackMetadata: { moduleId: 'enr_1', course: 'yoga' } });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    assert.equal(r.body.jobs[0].runAt, baseTime);
+    assert.equal((await job(a, r.body.jobs[0].id)).status, 'pending');
+    const hit = await waitFor(() => rx.requests.find((q) => q.path === path), { what: 'delayed webhook' });
+    assert.ok(hit.at >= Date.parse(baseTime), `ran ${Date.parse(baseTime) - hit.at} ms early`);
+    assert.ok(hit.at - Date.parse(baseTime) < 3000, `ran ${hit.at - Date.parse(baseTime)} ms late`);
+    // triggerConfig filters: another course matches nothing.
+    const other = await api(a, 'POST', '/api/saas/workflows/trigger', { trigger: 'service_enrolled', phone: '918143963821', variables: [], callbackMetadata: { moduleId: 'enr_2', course: 'pilates' } });
+    assert.equal(other.status, 200);
+  });
+
+  it('records a reminder whose time has passed as skipped, and reschedules and cancels by moduleId', async () => {
+    const path = `/reminder-${randomBytes(4).toString('hex')}`;
+    const wf = await api(a, 'POST', '/api/saas/workflows', { name: 'Reminder', trigger: 'appointment_reminder', channel: 'whatsapp', templateName: 'appointment_reminder', delayMinutes: 0 });
+    assert.equal(wf.status, 201);
+    await automation(a, 'appointment_reminder', [{ type: 'webhook', delayMinutes: 0, config: { url: `${rx.url}${path}` } }]);
+    const past = await api(a, 'POST', '/api/saas/workflows/trigger', {
+      trigger: 'appointment_reminder', phone: '918143963821', variables: [], baseTime: new Date(Date.now() + 30 * 60_000).toISOString(), delayMinutes: -60,
+      callbackMetadata: { moduleId: 'appt_past', moduleType: 'Appointment', reminderKey: '1h' },
+    });
+    assert.equal(past.status, 202);
+    assert.deepEqual(past.body.jobs.map((j: { status: string }) => j.status), ['skipped', 'skipped']);
+
+    const appt = new Date(Date.now() + 3 * 3600_000);
+    const moduleMeta = { moduleId: 'appt_1', moduleType: 'Appointment' };
+    const reminder = await api(a, 'POST', '/api/saas/workflows/trigger', {
+      trigger: 'appointment_reminder', phone: '918143963821', variables: ['Dhanesh'], baseTime: appt.toISOString(), delayMinutes: -60,
+      callbackMetadata: { ...moduleMeta, reminderKey: '1h' },
+    });
+    assert.equal(reminder.status, 202);
+    assert.equal(reminder.body.jobs.length, 2);
+    for (const j of reminder.body.jobs) assert.equal(j.runAt, new Date(appt.getTime() - 3600_000).toISOString());
+
+    const moved = new Date(appt.getTime() + 24 * 3600_000);
+    const re = await api(a, 'POST', '/api/saas/workflows/trigger', { trigger: 'appointment_rescheduled', phone: '918143963821', variables: [], baseTime: moved.toISOString(), callbackMetadata: moduleMeta });
+    assert.equal(re.status, 200);
+    assert.equal(re.body.moved, 2);
+    for (const j of reminder.body.jobs) {
+      const shown = await job(a, j.id);
+      assert.equal(shown.status, 'pending');
+      assert.equal(shown.runAt, new Date(moved.getTime() - 3600_000).toISOString());
+    }
+    // Sending the original reminder trigger again changes nothing.
+    const dup = await api(a, 'POST', '/api/saas/workflows/trigger', {
+      trigger: 'appointment_reminder', phone: '918143963821', variables: ['Dhanesh'], baseTime: appt.toISOString(), delayMinutes: -60,
+      callbackMetadata: { ...moduleMeta, reminderKey: '1h' },
+    });
+    assert.deepEqual(dup.body.jobs.map((j: { id: string }) => j.id).sort(), reminder.body.jobs.map((j: { id: string }) => j.id).sort());
+
+    const cancel = await api(a, 'POST', '/api/saas/workflows/trigger', { trigger: 'appointment_cancelled', phone: '918143963821', variables: [], callbackMetadata: moduleMeta });
+    assert.equal(cancel.status, 200);
+    assert.equal(cancel.body.cancelled, 2);
+    for (const j of reminder.body.jobs) assert.equal((await job(a, j.id)).status, 'cancelled');
+    const { rows } = await h.ctx.controlDb.query(`SELECT state FROM pgboss.job WHERE name = 'workflows.run-action' AND state IN ('created', 'retry')`);
+    assert.equal(rows.length, 0, 'no queued run-action job left');
+    assert.equal(rx.requests.filter((q) => q.path === path).length, 0);
+  });
+
+  it('retries with exponential backoff and fails for good after the last attempt', async () => {
+    const path = `/flaky-${randomBytes(4).toString('hex')}`;
+    const prev = rx.respond;
+    rx.respond = (req, i) => (req.path === path ? { status: 503 } : prev(req, i));
+    await automation(a, 'lead_captured', [{ type: 'webhook', delayMinutes: 0, config: { url: `${rx.url}${path}` } }]);
+    const cbPath = `${path}-cb`;
+    const r = await api(a, 'POST', '/api/saas/workflows/trigger', { trigger: 'lead_captured', phone: '918143963822', variables: [], callbackUrl: `${rx.url}${cbPath}`, callbackMetadata: { moduleId: 'lead_x' } });
+    assert.equal(r.status, 202);
+    const failed = await waitFor(async () => {
+      const j = await job(a, r.body.jobs[0].id);
+      return j.status === 'failed' ? j : undefined;
+    }, { timeoutMs: 30_000, what: 'failed job' });
+    rx.respond = prev;
+    assert.equal(failed.attempts, 3);
+    assert.deepEqual(failed.attemptHistory.map((x: { outcome: string }) => x.outcome), ['failed', 'failed', 'failed']);
+    assert.match(failed.lastError, /503/);
+    const hits = rx.requests.filter((q) => q.path === path).map((q) => q.at);
+    assert.equal(hits.length, 3);
+    const gaps = [hits[1] - hits[0], hits[2] - hits[1]];
+    // JOB_BACKOFF_SECONDS=1 in tests: retry n waits between 2ⁿ⁻¹ and 2ⁿ seconds (pg-boss jitter).
+    assert.ok(gaps[0] >= 450, `first retry after ${gaps[0]} ms`);
+    assert.ok(gaps[1] >= 950, `second retry after ${gaps[1]} ms`);
+    const cb = await waitFor(() => rx.requests.find((q) => q.path === cbPath), { what: 'failure callback' });
+    assert.equal(JSON.parse(cb.body).status, 'failed');
+  });
+
+  it('lists jobs with filters and a cursor', async () => {
+    const all = await api(a, 'GET', '/api/saas/workflows/jobs?limit=100');
+    assert.equal(all.status, 200);
+    assert.ok(all.body.items.length >= 5);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: { items: Array<{ id: string }>; nextCursor: string | null } } = await api(a, 'GET', `/api/saas/workflows/jobs?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      seen.push(...page.body.items.map((x) => x.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    assert.deepEqual(seen, all.body.items.map((x: { id: string }) => x.id));
+    const cancelled = await api(a, 'GET', '/api/saas/workflows/jobs?status=cancelled');
+    assert.ok(cancelled.body.items.length >= 2 && cancelled.body.items.every((x: { status: string }) => x.status === 'cancelled'));
+    const byTrigger = await api(a, 'GET', '/api/saas/workflows/jobs?trigger=appointment_reminder');
+    assert.ok(byTrigger.body.items.every((x: { trigger: string }) => x.trigger === 'appointment_reminder'));
+    const future = await api(a, 'GET', `/api/saas/workflows/jobs?from=${encodeURIComponent(new Date(Date.now() + 3600_000).toISOString())}`);
+    assert.ok(future.body.items.length >= 2 && future.body.items.every((x: { runAt: string }) => Date.parse(x.runAt) >= Date.now() + 3000_000));
+    assert.equal((await api(a, 'GET', '/api/saas/workflows/jobs?status=bogus')).status, 400);
+    assert.equal((await api(a, 'GET', '/api/saas/workflows/jobs?cursor=zzz')).status, 400);
+    // Client B sees only its own.
+    const bJobs = await api(b, 'GET', '/api/saas/workflows/jobs?limit=100');
+    assert.ok(!bJobs.body.items.some((x: { id: string }) => all.body.items.some((y: { id: string }) => y.id === x.id)));
+  });
+});
