@@ -4,13 +4,9 @@
  * databases (same .env / environment as the server), without HTTP. Exit codes:
  * 0 ok, 1 error, 2 usage. Command groups are listed in `commands/index.ts`.
  */
-import { boot, type Booted } from '../boot.ts';
-import { parseConfig } from '../config.ts';
-import { loadEnvironment } from '../platform/config.ts';
+import type { Booted } from '../boot.ts';
 import { ConfigError } from '../platform/env-reader.ts';
 import { isAppError } from '../platform/errors.ts';
-import { createLogger } from '../platform/logger.ts';
-import pino from 'pino';
 import { UsageError, type CliCommand, type CliIo } from './command.ts';
 import { commands } from './commands/index.ts';
 
@@ -61,6 +57,10 @@ export async function runCli(argv: string[], streams: CliStreams = { stdout: (t)
     json,
     async context(options = {}) {
       if (!booted) {
+        // Imported here so that --help and usage errors answer at once, without loading the whole app.
+        const [{ boot }, { parseConfig }, { loadEnvironment }, { createLogger }, { default: pino }] = await Promise.all([
+          import('../boot.ts'), import('../config.ts'), import('../platform/config.ts'), import('../platform/logger.ts'), import('pino'),
+        ]);
         const config = parseConfig(loadEnvironment());
         // Logs go to stderr (warnings only unless LOG_LEVEL asks for more) so stdout stays the command's output.
         const level = process.env.LOG_LEVEL ?? 'warn';

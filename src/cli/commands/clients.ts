@@ -1,5 +1,4 @@
 /** `ecodrix clients create|list|show|rotate-key|delete`: the admin client use cases. */
-import { createClient, deleteClient, listClients, rotateClientKey, showClient } from '../../tenants/index.ts';
 import { CLI_ACTOR, UsageError, parseFlags, required, subcommand, type CliCommand } from '../command.ts';
 
 const usage = `Usage:
@@ -22,6 +21,7 @@ export const clientsCommand: CliCommand = {
   usage,
   async run(args, io) {
     const [sub, rest] = subcommand(args, ['create', 'list', 'show', 'rotate-key', 'delete']);
+    const { createClient, deleteClient, listClients, rotateClientKey, showClient } = await import('../../tenants/index.ts');
     switch (sub) {
       case 'create': {
         const { values } = parseFlags(rest, { name: { type: 'string' }, email: { type: 'string' }, code: { type: 'string' } });

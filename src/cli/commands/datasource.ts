@@ -1,5 +1,4 @@
 /** `ecodrix datasource set --client X --uri postgres://...`: register a client's database (checked by connecting). */
-import { requireClient, setDatasource } from '../../tenants/index.ts';
 import { CLI_ACTOR, parseFlags, required, subcommand, type CliCommand } from '../command.ts';
 
 const usage = `Usage:
@@ -15,6 +14,7 @@ export const datasourceCommand: CliCommand = {
     const { values } = parseFlags(rest, { client: { type: 'string' }, uri: { type: 'string' } });
     const code = required(values, 'client');
     const uri = required(values, 'uri');
+    const { requireClient, setDatasource } = await import('../../tenants/index.ts');
     const ctx = await io.context();
     const client = await requireClient(ctx, code);
     const result = await setDatasource(ctx, client, uri, CLI_ACTOR);

@@ -3,6 +3,8 @@
  * `CliCommand` (see ../command.ts: name, summary, usage, run(args, io)), then
  * add ONE import and ONE entry to the list below. Keep the group's logic in the
  * domain's use cases; a command only parses flags, calls them and prints.
+ * Import those use cases inside `run` (`await import('../../<domain>/index.ts')`)
+ * so that `--help` and usage errors answer without loading the whole app.
  */
 import type { CliCommand } from '../command.ts';
 import { clientsCommand } from './clients.ts';

@@ -1,5 +1,5 @@
 /** `ecodrix secrets set --client X --whatsappToken ...`: encrypted client secrets (partial update). */
-import { SECRET_FIELDS, requireClient, setClientSecrets, type ClientSecrets } from '../../tenants/index.ts';
+import { SECRET_FIELDS, type ClientSecrets } from '../../tenants/secrets.ts';
 import { CLI_ACTOR, UsageError, parseFlags, required, subcommand, type CliCommand } from '../command.ts';
 
 const usage = `Usage:
@@ -27,6 +27,7 @@ export const secretsCommand: CliCommand = {
     }
     if (Object.keys(secrets).length === 0) throw new UsageError('give at least one secret field');
     if (secrets.smtpPort !== undefined && !/^[0-9]{1,5}$/.test(secrets.smtpPort)) throw new UsageError('--smtpPort must be a port number');
+    const { requireClient, setClientSecrets } = await import('../../tenants/index.ts');
     const ctx = await io.context();
     const client = await requireClient(ctx, code);
     const result = await setClientSecrets(ctx, client, secrets, CLI_ACTOR);
