@@ -268,3 +268,24 @@ describe('audit', () => {
   });
 });
 
+
+describe('docs', () => {
+  it('the OpenAPI document covers the foundation routes and /docs is served', async () => {
+    const res = await h.app.inject({ method: 'GET', url: '/openapi.json' });
+    assert.equal(res.statusCode, 200);
+    const doc = res.json() as { paths: Record<string, Record<string, { tags?: string[]; summary?: string }>> };
+    const expected: Array<[string, string]> = [
+      ['/api/clients', 'post'], ['/api/clients', 'get'], ['/api/clients/{code}', 'get'], ['/api/clients/{code}', 'delete'],
+      ['/api/clients/{code}/secrets', 'post'], ['/api/clients/{code}/datasource', 'post'], ['/api/clients/{code}/rotate-key', 'post'],
+      ['/api/saas/cors', 'post'], ['/api/saas/cors', 'get'], ['/api/saas/cors', 'delete'], ['/api/saas/health', 'get'],
+    ];
+    for (const [path, method] of expected) {
+      const op = doc.paths[path]?.[method];
+      assert.ok(op, `${method.toUpperCase()} ${path} is documented`);
+      assert.ok(op.summary && op.tags?.length, `${method.toUpperCase()} ${path} has a summary and tags`);
+    }
+    const docs = await h.app.inject({ method: 'GET', url: '/docs/' });
+    assert.equal(docs.statusCode, 200);
+    assert.match(docs.body, /swagger/i);
+  });
+});
