@@ -12,6 +12,7 @@ import { readWhatsappConfig } from './whatsapp/config.ts';
 import { readGoogleConfig } from './meet/config.ts';
 import { readStorageConfig } from './platform/storage/config.ts';
 import { readMediaConfig } from './media/config.ts';
+import { readRealtimeConfig } from './realtime/config.ts';
 import { readCrmConfig } from './crm/config.ts';
 import packageJson from '../package.json' with { type: 'json' };
 
@@ -27,6 +28,7 @@ function readAll(env: EnvReader) {
     google: readGoogleConfig(env),
     storage: readStorageConfig(env),
     media: readMediaConfig(env),
+    realtime: readRealtimeConfig(env),
   };
 }
 

@@ -7,6 +7,7 @@ import type { JobDefinition } from './platform/jobs/queue.ts';
 import { deliverCallbackJob, recordFailedActionJob, runWorkflowActionJob } from './workflows/index.ts';
 import { downloadMediaJob } from './media/index.ts';
 import { checkConferenceJob } from './meet/index.ts';
+import { reconcileSendJob, sendMessageJob, syncTemplatesJob } from './whatsapp/index.ts';
 
 export const jobDefinitions: JobDefinition<any, AppContext>[] = [
   runWorkflowActionJob,
@@ -14,8 +15,12 @@ export const jobDefinitions: JobDefinition<any, AppContext>[] = [
   deliverCallbackJob,
   downloadMediaJob,
   checkConferenceJob,
+  sendMessageJob,
+  reconcileSendJob,
+  syncTemplatesJob,
 ];
 
 /** Cron schedules: [job, cron expression (UTC)]. Each tick runs once across all instances. */
 export const cronSchedules: Array<[JobDefinition<any, AppContext>, string]> = [
+  [syncTemplatesJob, '17 3 * * *'],
 ];

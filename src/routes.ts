@@ -6,16 +6,24 @@ import { registerHealthRoutes } from './health/routes.ts';
 import { registerMetricsRoutes } from './metrics/routes.ts';
 import { registerConsoleRoutes } from './console/routes.ts';
 import { registerClientRoutes } from './tenants/index.ts';
+import { registerMediaRoutes } from './media/index.ts';
+import { registerRealtimeRoutes } from './realtime/index.ts';
 import { registerWorkflowRoutes } from './workflows/index.ts';
 import { registerMeetRoutes } from './meet/index.ts';
 import { registerCrmRoutes } from './crm/index.ts';
+import { registerWhatsappOutboundRoutes } from './whatsapp/index.ts';
+import { registerSandboxRoutes } from './sandbox/index.ts';
 
 export async function registerRoutes(app: FastifyInstance, ctx: AppContext, auth: AuthHooks): Promise<void> {
   await registerHealthRoutes(app, ctx);
   await registerMetricsRoutes(app, ctx, auth);
   await registerConsoleRoutes(app);
   await registerClientRoutes(app, ctx, auth);
+  await registerMediaRoutes(app, ctx, auth);
+  await registerRealtimeRoutes(app, ctx, auth);
   await registerWorkflowRoutes(app, ctx, auth);
   await registerMeetRoutes(app, ctx, auth);
   await registerCrmRoutes(app, ctx, auth);
+  await registerWhatsappOutboundRoutes(app, ctx, auth);
+  await registerSandboxRoutes(app, ctx, auth);
 }

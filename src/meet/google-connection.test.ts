@@ -98,6 +98,16 @@ test('a grant without the calendar scope is refused and revoked', async () => {
   assert.equal(status.json().connected, false);
 });
 
+test('a first connection without a refresh token in the answer fails cleanly', async () => {
+  const { state, cookie } = await startConsent(a.code);
+  google.issueCode('code-no-refresh', { withoutRefreshToken: true });
+  const res = await callback({ code: 'code-no-refresh', state }, cookie);
+  assert.equal(res.statusCode, 400);
+  assert.match(res.body, /did not issue a long-lived token/);
+  const status = await h.app.inject({ method: 'GET', url: '/api/auth/google/status', headers: a.headers });
+  assert.equal(status.json().connected, false);
+});
+
 test('consent round trip stores the refresh token encrypted; status shows account and scopes; a replayed code fails', async () => {
   const { state, cookie } = await startConsent(a.code);
   google.issueCode('code-a');

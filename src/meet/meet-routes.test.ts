@@ -138,6 +138,20 @@ test('a conference still pending after the bounded wait is returned as pending a
   assert.ok(published.some((e) => e.event === 'meet.updated' && e.clientId === a.id && (e.payload as { eventId: string }).eventId === meeting.eventId));
 });
 
+test('a failed conference is asked for again once with a new requestId', async () => {
+  google.failConferences = 1;
+  const res = await create(a, { idempotencyKey: 'booking-failure' });
+  google.failConferences = 0;
+  assert.equal(res.statusCode, 201, res.body);
+  const meeting = res.json();
+  assert.equal(meeting.status, 'ready');
+  const insert = JSON.parse(google.requests.findLast((r) => r.method === 'POST' && r.path.endsWith('/events'))!.body);
+  const patch = google.requests.findLast((r) => r.method === 'PATCH' && r.path.endsWith(meeting.eventId))!;
+  assert.equal(patch.query.get('conferenceDataVersion'), '1');
+  const retried = JSON.parse(patch.body).conferenceData.createRequest.requestId;
+  assert.notEqual(retried, insert.conferenceData.createRequest.requestId);
+});
+
 test('reschedule patches start/end and keeps the link; cancel deletes; 404/410 from Google count as done', async () => {
   const meeting = (await create(a, { idempotencyKey: 'booking-move' })).json();
   const moved = await h.app.inject({
@@ -210,6 +224,14 @@ test('an access token close to expiry is refreshed before use', async () => {
   await h.ctx.controlDb.query(`UPDATE google_connections SET access_token_expires_at = now() + interval '1 minute' WHERE client_id = $1`, [a.id]);
   const before = tokenCalls();
   assert.equal((await create(a, { idempotencyKey: 'booking-eager' })).statusCode, 201);
+  assert.equal(tokenCalls(), before + 1);
+});
+
+test('parallel calls with an expired access token share one refresh', async () => {
+  await h.ctx.controlDb.query(`UPDATE google_connections SET access_token_expires_at = now() WHERE client_id = $1`, [a.id]);
+  const before = tokenCalls();
+  const results = await Promise.all([1, 2, 3].map((n) => create(a, { idempotencyKey: `booking-parallel-${n}` })));
+  assert.deepEqual(results.map((r) => r.statusCode), [201, 201, 201]);
   assert.equal(tokenCalls(), before + 1);
 });
 

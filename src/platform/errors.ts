@@ -38,6 +38,12 @@ export const statusByCode = {
   TEMPLATE_NOT_FOUND: 404,
   TEMPLATE_PARAMETER_MISMATCH: 422,
   OUTSIDE_24H_WINDOW: 422,
+  /** The template exists but is not APPROVED (pending, paused, disabled ...). */
+  TEMPLATE_NOT_APPROVED: 422,
+  /** Meta refused a WhatsApp request for a reason that needs a change of input (not retried). */
+  WHATSAPP_REQUEST_REJECTED: 422,
+  /** The WhatsApp simulator does not serve this client (it has a live token, or WHATSAPP_MODE=live). */
+  SANDBOX_DISABLED: 409,
   RATE_LIMITED: 429,
   INTERNAL: 500,
   /** The client has no tenant database registered (and auto-provisioning is off). */

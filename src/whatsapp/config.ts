@@ -17,6 +17,18 @@ export function readWhatsappConfig(env: EnvReader) {
     }),
     graphBaseUrl: env.url('GRAPH_API_BASE_URL', { default: 'https://graph.facebook.com', doc: 'Graph API base URL (tests point it at a local server).' }),
     graphApiVersion: env.str('GRAPH_API_VERSION', { default: 'v26.0', doc: 'Graph API version used in request paths.' }),
+    // Outbound sending (issue 4)
+    graphTimeoutMs: env.int('WHATSAPP_GRAPH_TIMEOUT_MS', { default: 15_000, min: 100, doc: 'Timeout of one Graph API request; a send that times out has an unknown outcome and is reconciled, not blindly re-sent.' }),
+    graphRetries: env.int('WHATSAPP_GRAPH_RETRIES', { default: 2, min: 0, max: 10, doc: 'In-request retries of retryable Graph errors (130429, 131056, 4, 80007, 131000, 5xx) before the send job itself retries.' }),
+    graphRetryBaseMs: env.int('WHATSAPP_GRAPH_RETRY_BASE_MS', { default: 500, min: 1, doc: 'Base backoff of those retries (doubled each time, with full jitter).' }),
+    numberRatePerSecond: env.int('WHATSAPP_NUMBER_RATE_PER_SECOND', { default: 80, min: 1, doc: 'Token bucket per sending number (messages/s; Meta default 80, up to 1000 for upgraded numbers).' }),
+    pairBurst: env.int('WHATSAPP_PAIR_BURST', { default: 10, min: 1, doc: 'Messages to one recipient that may go out back to back before pacing starts (pair rate limit).' }),
+    pairIntervalMs: env.int('WHATSAPP_PAIR_INTERVAL_MS', { default: 6000, min: 0, doc: 'Pacing per (sending number, recipient) once the burst is used: one message per interval (Meta: about 1 per 6 s).' }),
+    reconcileDelayMs: env.int('WHATSAPP_RECONCILE_DELAY_MS', { default: 60_000, min: 0, doc: 'After a send timed out (outcome unknown): how long to wait for a status webhook carrying our message id before sending again.' }),
+    sandboxStatusDelaysMs: env.str('SANDBOX_STATUS_DELAYS_MS', { default: '20,40,80', doc: 'Simulator: delays (ms) of the sent, delivered and read status webhooks after a send.' }),
+    sandboxFailureRate: env.str('SANDBOX_FAILURE_RATE', { default: '0', doc: 'Simulator: fraction (0..1) of sends that end with a failed 131026 status instead of delivered.' }),
+    sandboxStatusWebhooks: env.bool('SANDBOX_STATUS_WEBHOOKS', { default: true, doc: 'Simulator: deliver status webhooks (turn off for send benchmarks).' }),
+    sandboxWebhookUrl: env.url('SANDBOX_WEBHOOK_URL', { doc: 'Simulator: where its webhooks go when this process does not serve HTTP (default: this server, http://127.0.0.1:PORT/api/saas/whatsapp/webhook).' }),
   };
 }
 

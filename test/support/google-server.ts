@@ -43,6 +43,8 @@ export interface GoogleServer {
   validAccessTokens: Set<string>;
   /** The next inserts answer `pending`, and `get` stays pending for this many reads. */
   pendingReads: number;
+  /** The next inserts answer conference `failure` (a patch with a new requestId then succeeds). */
+  failConferences: number;
   /** Answer the next matching request with `status` (applyFirst: do the work, then answer the error). */
   inject(injected: Injected): void;
   events: Map<string, StoredEvent>;
@@ -79,6 +81,7 @@ export async function startGoogleServer(): Promise<GoogleServer> {
     revoked: [] as string[],
     validAccessTokens: new Set<string>(),
     pendingReads: 0,
+    failConferences: 0,
   };
 
   function send(res: ServerResponse, status: number, body?: unknown) {
@@ -146,7 +149,10 @@ export async function startGoogleServer(): Promise<GoogleServer> {
       const base = { ...structuredClone(EVENT_SUCCESS), ...body, id, iCalUID: `${id}@google.com` };
       const requestId = body.conferenceData?.createRequest?.requestId;
       let event = base;
-      if (requestId) event = withConference(base, state.pendingReads > 0 ? 'pending' : 'success', requestId);
+      if (requestId && state.failConferences > 0) {
+        state.failConferences--;
+        event = withConference(base, 'failure', requestId);
+      } else if (requestId) event = withConference(base, state.pendingReads > 0 ? 'pending' : 'success', requestId);
       else { delete event.conferenceData; delete event.hangoutLink; }
       events.set(id, { event, deleted: false, pendingReads: state.pendingReads });
       return reply(200, event);
@@ -213,6 +219,8 @@ export async function startGoogleServer(): Promise<GoogleServer> {
     get validAccessTokens() { return state.validAccessTokens; },
     get pendingReads() { return state.pendingReads; },
     set pendingReads(n: number) { state.pendingReads = n; },
+    get failConferences() { return state.failConferences; },
+    set failConferences(n: number) { state.failConferences = n; },
     inject(i) {
       injected.push(i);
     },
