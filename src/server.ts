@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Booted } from './boot.ts';
 import { buildHttpApp } from './http.ts';
 import { cronSchedules } from './jobs.ts';
+import { attachRealtimeGateway } from './realtime/index.ts';
 
 export type Role = 'api' | 'worker' | 'cron';
 export const ROLES: readonly Role[] = ['api', 'worker', 'cron'];
@@ -24,6 +25,7 @@ const apiStartHooks: ApiStartHook[] = [];
 export function onApiStart(hook: ApiStartHook): void {
   apiStartHooks.push(hook);
 }
+onApiStart(attachRealtimeGateway);
 
 export async function startRoles(booted: Booted, roles: readonly Role[], options: { port?: number; host?: string } = {}): Promise<RunningServer> {
   const { ctx } = booted;

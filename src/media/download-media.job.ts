@@ -18,7 +18,7 @@ export interface DownloadMediaData {
 export const downloadMediaJob = defineJob<DownloadMediaData, AppContext>({
   name: 'media.download-media',
   concurrency: 4,
-  retry: { attempts: 6, backoffSeconds: 5, expireInSeconds: 180 },
+  retry: { attempts: 6, expireInSeconds: 180 },
   handler: async (data, ctx) => archiveMedia(ctx, data),
   onFailed: async (data, ctx, error) => {
     await markMediaFailed(ctx, data, `download failed after retries: ${(error as Error).message}`);

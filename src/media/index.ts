@@ -13,3 +13,4 @@ export async function enqueueMediaDownload(ctx: AppContext, input: { clientId: s
     key: `media:${input.clientId}:${input.messageId}`,
   });
 }
+export { registerMediaRoutes } from './routes.ts';

@@ -32,22 +32,25 @@ export interface StoredMedia {
   sha256: string;
 }
 
+/** The whole `messages` row (for the `message.updated` payload). */
+export type FullMessageRow = MessageMediaRow & Record<string, unknown>;
+
 /** Records the archived copy; a row already `stored` is left alone. */
-export async function markStored(db: Db, messageId: string, media: StoredMedia): Promise<MessageMediaRow | null> {
-  const { rows } = await db.query<MessageMediaRow>(
+export async function markStored(db: Db, messageId: string, media: StoredMedia): Promise<FullMessageRow | null> {
+  const { rows } = await db.query<FullMessageRow>(
     `UPDATE messages SET media_status = 'stored', media_storage_key = $2, media_original_key = $3, media_mime_type = $4,
        media_size = $5, media_sha256 = $6, media_error = NULL, media_stored_at = now(), updated_at = now()
-     WHERE id = $1 AND media_status IS DISTINCT FROM 'stored' RETURNING ${COLUMNS}`,
+     WHERE id = $1 AND media_status IS DISTINCT FROM 'stored' RETURNING *`,
     [messageId, media.storageKey, media.originalKey, media.mimeType, media.size, media.sha256],
   );
   return rows[0] ?? null;
 }
 
 /** Marks the media `failed` or `unavailable` with a reason (never overwrites `stored`). */
-export async function markNotStored(db: Db, messageId: string, status: 'failed' | 'unavailable', reason: string): Promise<MessageMediaRow | null> {
-  const { rows } = await db.query<MessageMediaRow>(
+export async function markNotStored(db: Db, messageId: string, status: 'failed' | 'unavailable', reason: string): Promise<FullMessageRow | null> {
+  const { rows } = await db.query<FullMessageRow>(
     `UPDATE messages SET media_status = $2, media_error = $3, updated_at = now()
-     WHERE id = $1 AND media_status IS DISTINCT FROM 'stored' RETURNING ${COLUMNS}`,
+     WHERE id = $1 AND media_status IS DISTINCT FROM 'stored' RETURNING *`,
     [messageId, status, reason.slice(0, 500)],
   );
   return rows[0] ?? null;

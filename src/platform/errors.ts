@@ -59,6 +59,9 @@ export const statusByCode = {
   /** GOOGLE_CLIENT_ID/SECRET unset: there is no real Google consent to start (meetings use the sandbox provider). */
   GOOGLE_NOT_CONFIGURED: 503,
   WHATSAPP_REAUTH_REQUIRED: 409,
+  MEDIA_NOT_FOUND: 404,
+  /** The message's media is pending, failed or unavailable (details.status). */
+  MEDIA_NOT_READY: 409,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof statusByCode;
