@@ -86,6 +86,11 @@ function httpsUrl(value: string, what: string): void {
   if (url.protocol !== 'https:') throw invalid(`${what} must be a public https:// URL (Meta fetches it)`);
 }
 
+/** A document name safe for Meta and for Content-Disposition: no path separators, quotes or control characters. */
+function sanitiseFilename(name: string): string {
+  return [...name].map((ch) => (ch < ' ' || ch === '\u007f' || '\\/"'.includes(ch) ? '_' : ch)).join('').slice(0, 240);
+}
+
 function normaliseMedia(kind: MediaKind, input: MediaInput): NormalisedContent {
   const sources = [input.link, input.mediaId, input.data].filter((v) => v !== undefined).length;
   if (sources !== 1) throw invalid(`${kind}: give exactly one of link, mediaId or data (base64)`);
@@ -96,7 +101,7 @@ function normaliseMedia(kind: MediaKind, input: MediaInput): NormalisedContent {
   const limits = MEDIA_LIMITS[kind];
   const body: Record<string, unknown> = {};
   if (input.caption !== undefined) body.caption = input.caption;
-  if (input.filename !== undefined) body.filename = input.filename.replace(/[\\/\u0000-\u001f"]/g, '_').slice(0, 240);
+  if (input.filename !== undefined) body.filename = sanitiseFilename(input.filename);
   if (input.voice) body.voice = true;
   if (input.link !== undefined) {
     httpsUrl(input.link, `${kind}.link`);
