@@ -8,6 +8,7 @@ import { deliverCallbackJob, recordFailedActionJob, runWorkflowActionJob } from 
 import { downloadMediaJob } from './media/index.ts';
 import { checkConferenceJob } from './meet/index.ts';
 import { reconcileSendJob, sendMessageJob, syncTemplatesJob } from './whatsapp/index.ts';
+import { nightlyScoringJob, recalculateClientScoresJob } from './crm/index.ts';
 
 export const jobDefinitions: JobDefinition<any, AppContext>[] = [
   runWorkflowActionJob,
@@ -18,9 +19,12 @@ export const jobDefinitions: JobDefinition<any, AppContext>[] = [
   sendMessageJob,
   reconcileSendJob,
   syncTemplatesJob,
+  nightlyScoringJob,
+  recalculateClientScoresJob,
 ];
 
 /** Cron schedules: [job, cron expression (UTC)]. Each tick runs once across all instances. */
 export const cronSchedules: Array<[JobDefinition<any, AppContext>, string]> = [
   [syncTemplatesJob, '17 3 * * *'],
+  [nightlyScoringJob, '30 2 * * *'],
 ];

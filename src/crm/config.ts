@@ -15,13 +15,10 @@ export function readCrmConfig(env: EnvReader) {
       default: 15, min: 1, max: 10_080,
       doc: 'First-contact window: a lead with no outbound message or logged contact this long after it was created is flagged (lead.sla_breached).',
     }),
-    slaCron: env.str('CRM_SLA_CRON', { default: '* * * * *', doc: 'Cron (UTC) of the first-contact SLA sweep.' }),
-    scoringCron: env.str('CRM_SCORING_CRON', { default: '30 2 * * *', doc: 'Cron (UTC) of the nightly lead score recalculation of every client.' }),
     scoringBatchSize: env.int('CRM_SCORING_BATCH_SIZE', {
       default: 5000, min: 100, max: 100_000,
       doc: 'Leads recalculated per SQL statement in bulk recalculations (progress is saved after each batch).',
     }),
-    remindersCron: env.str('CRM_REMINDERS_CRON', { default: '* * * * *', doc: 'Cron (UTC) of the appointment reminders sweep (covers appointments written straight into tenant databases).' }),
     remindersHorizonHours: env.int('CRM_REMINDERS_HORIZON_HOURS', {
       default: 48, min: 1, max: 720,
       doc: 'The reminders sweep schedules reminders of appointments starting within this many hours.',

@@ -1,3 +1,7 @@
 /** The CRM domain: contacts, leads, pipelines, timeline, scoring, SLA, appointments. Other domains import from here only. */
 export { registerCrmRoutes } from './routes.ts';
 export { readCrmConfig, type CrmConfig } from './config.ts';
+export { nightlyScoringJob, enqueueScoreRecalculations } from './scoring/nightly-scoring.job.ts';
+export { recalculateClientScoresJob } from './scoring/recalculate-client-scores.job.ts';
+export { recalculateClientScores } from './scoring/recalculate-client.ts';
+export { scoreOnEventSubscriber } from './scoring/score-on-event.ts';

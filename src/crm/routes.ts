@@ -7,6 +7,7 @@ import { registerFieldRoutes } from './fields/routes.ts';
 import { registerLeadRoutes } from './leads/routes.ts';
 import { registerPipelineRoutes } from './pipelines/routes.ts';
 import { registerTimelineRoutes } from './timeline/routes.ts';
+import { registerScoringRoutes } from './scoring/routes.ts';
 
 export async function registerCrmRoutes(app: FastifyInstance, ctx: AppContext, auth: AuthHooks): Promise<void> {
   await registerFieldRoutes(app, ctx, auth);
@@ -14,4 +15,5 @@ export async function registerCrmRoutes(app: FastifyInstance, ctx: AppContext, a
   await registerLeadRoutes(app, ctx, auth);
   await registerPipelineRoutes(app, ctx, auth);
   await registerTimelineRoutes(app, ctx, auth);
+  await registerScoringRoutes(app, ctx, auth);
 }

@@ -1,0 +1,161 @@
+/**
+ * Set-based lead scoring: one SQL statement scores a whole batch of leads.
+ *
+ * Signals come from where they live: inbound messages, fast replies (an inbound
+ * message within `fast_reply_minutes` of our outbound one), button clicks and
+ * read receipts (`messages`); arriving from an ad (`leads.source`);
+ * appointments by status; email opens and clicks (`email_recipients`, when the
+ * email domain is installed); purchases, enrolments and anything else recorded
+ * in `lead_signals`. Each active rule turns its signal into points, decayed with
+ * the client's half-life (`points × 0.5^(age / half-life)`) unless the rule is
+ * marked non-decaying; fit rules test a lead or contact field. Points are
+ * capped per rule (`max_points`) and then per group (`scoring_groups.cap`); the
+ * score is the rounded, non-negative sum. The same statement stores the score
+ * and its per-rule breakdown, appends score history when the score changed, and
+ * records `lead_score_crossed` domain events for each threshold crossed.
+ */
+import type { Db } from '../../platform/db/pool.ts';
+import { hasTable } from '../shared/optional-tables.ts';
+
+export type ScoreTarget =
+  | { leadIds: string[] }
+  /** Keyset batch: the next `limit` leads by id after `afterId` (null: from the start). */
+  | { afterId: string | null; limit: number };
+
+export interface RecalculateOptions {
+  /** Decay is measured up to this instant (tests pass a fixed time). */
+  now: Date;
+  /** Why (kept in score history): 'api', 'nightly', 'event:lead_captured' … */
+  reason: string;
+}
+
+export interface ScoreChange { leadId: string; previous: number; score: number }
+export interface RecalculateResult {
+  /** Leads scored. */
+  processed: number;
+  /** Leads whose score changed. */
+  changed: ScoreChange[];
+  /** Threshold crossing events recorded. */
+  crossed: number;
+  /** Highest lead id in the batch (the next keyset cursor). */
+  lastLeadId: string | null;
+}
+
+async function signalSql(db: Db): Promise<string> {
+  const parts = [
+    `SELECT t.id AS lead_id, 'message_inbound' AS signal, m.created_at AS at FROM target t JOIN messages m ON m.contact_id = t.contact_id AND m.direction = 'inbound'`,
+    `SELECT t.id, 'button_click', m.created_at FROM target t JOIN messages m ON m.contact_id = t.contact_id AND m.direction = 'inbound' AND m.type IN ('button', 'interactive')`,
+    `SELECT t.id, 'message_read', m.updated_at FROM target t JOIN messages m ON m.contact_id = t.contact_id AND m.direction = 'outbound' AND m.status IN ('read', 'played')`,
+    `SELECT x.lead_id, 'reply_fast', x.at FROM (
+       SELECT t.id AS lead_id, m.direction, m.created_at AS at,
+              lag(m.direction) OVER w AS prev_direction, lag(m.created_at) OVER w AS prev_at
+         FROM target t JOIN messages m ON m.contact_id = t.contact_id
+       WINDOW w AS (PARTITION BY m.contact_id ORDER BY m.created_at, m.id)) x, settings s
+      WHERE x.direction = 'inbound' AND x.prev_direction = 'outbound' AND x.at - x.prev_at <= make_interval(mins => s.fast_reply_minutes)`,
+    `SELECT t.id, 'from_ad', t.created_at FROM target t WHERE t.source = 'whatsapp_ad'`,
+    `SELECT t.id, 'appointment_' || CASE a.status WHEN 'no_show' THEN 'no_show' ELSE a.status END, a.updated_at
+       FROM target t JOIN appointments a ON a.contact_id = t.contact_id AND a.status IN ('confirmed', 'attended', 'no_show')`,
+    `SELECT s.lead_id, s.signal, s.occurred_at FROM lead_signals s JOIN target t ON t.id = s.lead_id`,
+  ];
+  if (await hasTable(db, 'email_recipients')) {
+    parts.push(`SELECT t.id, 'email_open', r.opened_at FROM target t JOIN email_recipients r ON r.email = t.email_lower WHERE r.opened_at IS NOT NULL`);
+    parts.push(`SELECT t.id, 'email_click', r.clicked_at FROM target t JOIN email_recipients r ON r.email = t.email_lower WHERE r.clicked_at IS NOT NULL`);
+  }
+  return parts.join('\n UNION ALL ');
+}
+
+/** Field value of a fit rule as jsonb. */
+const FIT_VALUE = `CASE r.field
+  WHEN 'email' THEN to_jsonb(t.email) WHEN 'name' THEN to_jsonb(t.name) WHEN 'phone' THEN to_jsonb(t.phone)
+  WHEN 'source' THEN to_jsonb(t.source) WHEN 'stage' THEN to_jsonb(t.stage) WHEN 'owner' THEN to_jsonb(t.owner)
+  WHEN 'tags' THEN to_jsonb(t.tags)
+  ELSE coalesce(t.custom_fields -> substr(r.field, 8), t.contact_fields -> substr(r.field, 8)) END`;
+
+const FIT_MATCH = `CASE r.operator
+  WHEN 'exists' THEN coalesce(f.v NOT IN ('null'::jsonb, '""'::jsonb, '[]'::jsonb), false)
+  WHEN 'not_exists' THEN coalesce(f.v IN ('null'::jsonb, '""'::jsonb, '[]'::jsonb), true)
+  WHEN 'eq' THEN coalesce(f.v = r.value, false)
+  WHEN 'neq' THEN f.v IS DISTINCT FROM r.value
+  WHEN 'in' THEN coalesce(r.value @> jsonb_build_array(f.v), false)
+  WHEN 'contains' THEN CASE jsonb_typeof(f.v) WHEN 'array' THEN f.v @> jsonb_build_array(r.value)
+                            WHEN 'string' THEN strpos(lower(f.v #>> '{}'), lower(r.value #>> '{}')) > 0 ELSE false END
+  WHEN 'gt' THEN jsonb_typeof(f.v) = 'number' AND (f.v #>> '{}')::numeric > (r.value #>> '{}')::numeric
+  WHEN 'gte' THEN jsonb_typeof(f.v) = 'number' AND (f.v #>> '{}')::numeric >= (r.value #>> '{}')::numeric
+  WHEN 'lt' THEN jsonb_typeof(f.v) = 'number' AND (f.v #>> '{}')::numeric < (r.value #>> '{}')::numeric
+  WHEN 'lte' THEN jsonb_typeof(f.v) = 'number' AND (f.v #>> '{}')::numeric <= (r.value #>> '{}')::numeric
+  ELSE false END`;
+
+/** Scores the target leads in one statement; see the module comment. */
+export async function recalculateScores(db: Db, target: ScoreTarget, options: RecalculateOptions): Promise<RecalculateResult> {
+  const params: unknown[] = [options.now, options.reason];
+  let targetWhere: string;
+  if ('leadIds' in target) {
+    params.push(target.leadIds);
+    targetWhere = `l.id = ANY($3::uuid[]) ORDER BY l.id`;
+  } else {
+    params.push(target.afterId, target.limit);
+    targetWhere = `($3::uuid IS NULL OR l.id > $3::uuid) ORDER BY l.id LIMIT $4`;
+  }
+  const sql = `
+    WITH settings AS (SELECT half_life_days, fast_reply_minutes, thresholds FROM scoring_settings LIMIT 1),
+    target AS MATERIALIZED (
+      SELECT l.id, l.contact_id, l.score AS previous, l.source, l.stage, l.owner, l.tags, l.custom_fields, l.created_at,
+             c.email, lower(c.email) AS email_lower, c.name, c.phone, c.custom_fields AS contact_fields
+        FROM leads l JOIN contacts c ON c.id = l.contact_id
+       WHERE ${targetWhere}
+       FOR UPDATE OF l),
+    rules AS MATERIALIZED (SELECT * FROM scoring_rules WHERE is_active),
+    signals AS (${await signalSql(db)}),
+    event_points AS (
+      SELECT sg.lead_id, r.key, r.group_key, r.max_points, count(*) AS n,
+             sum(r.points * CASE WHEN r.decays THEN power(0.5::float8, GREATEST(extract(epoch FROM ($1::timestamptz - sg.at)), 0) / 86400.0 / st.half_life_days::float8) ELSE 1 END) AS pts
+        FROM signals sg JOIN rules r ON r.signal = sg.signal CROSS JOIN settings st
+       WHERE sg.at IS NULL OR sg.at <= $1::timestamptz
+       GROUP BY 1, 2, 3, 4),
+    fit_points AS (
+      SELECT t.id AS lead_id, r.key, r.group_key, r.max_points, 1::bigint AS n, r.points::float8 AS pts
+        FROM target t JOIN rules r ON r.signal = 'fit'
+        CROSS JOIN LATERAL (SELECT ${FIT_VALUE} AS v) f
+       WHERE ${FIT_MATCH}),
+    rule_points AS (
+      SELECT lead_id, key, group_key, n,
+             CASE WHEN max_points IS NULL THEN pts ELSE GREATEST(LEAST(pts, max_points::float8), -max_points::float8) END AS pts
+        FROM (SELECT * FROM event_points UNION ALL SELECT * FROM fit_points) u),
+    group_points AS (
+      SELECT rp.lead_id, rp.group_key, sum(rp.pts) AS raw, g.cap
+        FROM rule_points rp JOIN scoring_groups g ON g.key = rp.group_key GROUP BY 1, 2, 4),
+    lead_groups AS (
+      SELECT lead_id, sum(CASE WHEN cap IS NULL THEN raw ELSE LEAST(raw, cap::float8) END) AS total,
+             jsonb_agg(jsonb_build_object('group', group_key, 'points', round(raw::numeric, 1), 'cap', cap,
+                       'counted', round((CASE WHEN cap IS NULL THEN raw ELSE LEAST(raw, cap::float8) END)::numeric, 1)) ORDER BY group_key) AS groups
+        FROM group_points GROUP BY lead_id),
+    lead_rules AS (
+      SELECT lead_id, jsonb_agg(jsonb_build_object('rule', key, 'group', group_key, 'count', n, 'points', round(pts::numeric, 1)) ORDER BY pts DESC, key) AS rules
+        FROM rule_points GROUP BY lead_id),
+    totals AS (
+      SELECT t.id, t.previous, GREATEST(0, round(coalesce(lg.total, 0)))::int AS score,
+             jsonb_build_object('rules', coalesce(lr.rules, '[]'::jsonb), 'groups', coalesce(lg.groups, '[]'::jsonb)) AS breakdown
+        FROM target t LEFT JOIN lead_groups lg ON lg.lead_id = t.id LEFT JOIN lead_rules lr ON lr.lead_id = t.id),
+    updated AS (
+      UPDATE leads l SET score = t.score, score_breakdown = t.breakdown, score_updated_at = $1::timestamptz
+        FROM totals t WHERE l.id = t.id AND (l.score <> t.score OR l.score_breakdown IS DISTINCT FROM t.breakdown OR l.score_updated_at IS NULL)
+      RETURNING l.id, t.previous, t.score, t.breakdown),
+    history AS (
+      INSERT INTO lead_score_history (lead_id, score, previous, breakdown, reason, computed_at)
+      SELECT id, score, previous, breakdown, $2, $1::timestamptz FROM updated WHERE score <> previous
+      RETURNING lead_id),
+    crossings AS (
+      INSERT INTO domain_events (type, data)
+      SELECT 'lead_score_crossed', jsonb_build_object('leadId', u.id, 'threshold', th->>'key', 'thresholdScore', (th->>'score')::int,
+               'score', u.score, 'previous', u.previous, 'direction', CASE WHEN u.score > u.previous THEN 'up' ELSE 'down' END)
+        FROM updated u CROSS JOIN settings s CROSS JOIN jsonb_array_elements(s.thresholds) th
+       WHERE (u.previous >= (th->>'score')::int) <> (u.score >= (th->>'score')::int)
+      RETURNING id)
+    SELECT (SELECT count(*) FROM target)::int AS processed,
+           (SELECT max(id::text) FROM target) AS last_lead_id,
+           (SELECT count(*) FROM crossings)::int AS crossed,
+           coalesce((SELECT jsonb_agg(jsonb_build_object('leadId', id, 'previous', previous, 'score', score)) FROM updated WHERE score <> previous), '[]'::jsonb) AS changed,
+           (SELECT count(*) FROM history)::int AS history`;
+  const { rows } = await db.query<{ processed: number; last_lead_id: string | null; crossed: number; changed: ScoreChange[] }>(sql, params);
+  return { processed: rows[0].processed, lastLeadId: rows[0].last_lead_id, crossed: rows[0].crossed, changed: rows[0].changed };
+}
