@@ -1,11 +1,12 @@
 /** Embedded PostgreSQL: cluster reuse across restarts, stale pid files, refusal to initialise over foreign files. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
 import pg from 'pg';
+import { fileURLToPath } from 'node:url';
 import { startEmbeddedPostgres } from './embedded-postgres.ts';
 
 let root: string;
@@ -24,12 +25,18 @@ async function query<T extends pg.QueryResultRow>(url: string, sql: string): Pro
   }
 }
 
+/** Running (a zombie awaiting its reaper counts as gone). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
 
@@ -71,4 +78,49 @@ it('refuses to initialise over a non-empty directory that holds no cluster', asy
   writeFileSync(path.join(dir, 'important.txt'), 'not a database');
   await assert.rejects(startEmbeddedPostgres({ dir }), /not empty and holds no PostgreSQL cluster/);
   assert.equal(readFileSync(path.join(dir, 'important.txt'), 'utf8'), 'not a database', 'nothing was touched');
+});
+
+it('shares the cluster of a live server (the CLI next to it) and takes over from an orphan after kill -9', async () => {
+  const dir = path.join(root, 'shared');
+  const module = fileURLToPath(new URL('./embedded-postgres.ts', import.meta.url));
+  const script = `import { startEmbeddedPostgres } from ${JSON.stringify(module)};
+    const pg = await startEmbeddedPostgres({ dir: ${JSON.stringify(dir)}, settings: { fsync: 'off' } });
+    process.stdout.write('ready ' + pg.url + '\\n');
+    setInterval(() => {}, 1000);`;
+  const server = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      server.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const match = /ready (\S+)/.exec(out);
+        if (match) resolve(match[1]);
+      });
+      server.once('exit', (code) => reject(new Error(`server process exited with ${code}`)));
+    });
+    await query(url, "CREATE TABLE shared_marker (v text); INSERT INTO shared_marker VALUES ('from the server')");
+    const serverPg = Number(readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+
+    const attached = await startEmbeddedPostgres({ dir });
+    assert.equal(attached.shared, true, 'attached to the running server instead of stopping it');
+    assert.deepEqual(await query(attached.url, 'SELECT v FROM shared_marker'), [{ v: 'from the server' }]);
+    await attached.stop();
+    assert.ok(alive(serverPg), "the server's PostgreSQL keeps running after the CLI is done");
+    await query(url, 'SELECT 1');
+
+    // kill -9 the server: its PostgreSQL is orphaned; the next start stops it and starts its own.
+    server.kill('SIGKILL');
+    await new Promise((r) => server.once('exit', r));
+    assert.ok(alive(serverPg), 'orphan still running');
+    const next = await startEmbeddedPostgres({ dir, settings: { fsync: 'off' } });
+    try {
+      assert.notEqual(next.shared, true);
+      assert.equal(alive(serverPg), false, 'the orphan was stopped');
+      assert.deepEqual(await query(next.url, 'SELECT v FROM shared_marker'), [{ v: 'from the server' }]);
+    } finally {
+      await next.stop();
+    }
+  } finally {
+    if (server.exitCode === null) server.kill('SIGKILL');
+  }
 });

@@ -28,6 +28,8 @@ export interface EmbeddedPostgres {
   /** Connection URL for the `postgres` superuser on loopback. */
   url: string;
   port: number;
+  /** True when another live ECODrIx process started this server; `stop()` then leaves it running. */
+  shared?: boolean;
   /** Fast shutdown; resolves when the server has exited. */
   stop(): Promise<void>;
 }
@@ -100,13 +102,53 @@ async function freePort(preferred?: number): Promise<number> {
   return port;
 }
 
+/** True for a running process (a zombie, i.e. exited but not yet reaped by its parent, counts as dead). */
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc: trust kill(0)
+  }
+}
+
+/** Parent pid of `pid` (from /proc), or undefined when unknown. */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return Number.isInteger(ppid) ? ppid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The pid of a live postmaster on `dir` that still belongs to a running ECODrIx
+ * process (its parent is a live node process), or undefined. Such a server is
+ * shared (the CLI next to a running server), never stopped.
+ */
+function ownedServer(dir: string): number | undefined {
+  const pidFile = path.join(dir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid) || !commandLine(pid).includes('postgres')) return undefined;
+  const parent = parentOf(pid);
+  if (!parent || parent === 1 || !isAlive(parent)) return undefined;
+  return /node/.test(commandLine(parent)) ? pid : undefined;
 }
 
 /** Deals with a postmaster.pid left behind: an orphaned server is stopped, a dead or recycled pid is removed. */
@@ -115,12 +157,8 @@ async function clearStaleServer(dir: string, bins: Binaries, runAs: RunAs | unde
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
   if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
-    let cmdline = '';
-    try {
-      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    } catch {}
-    if (cmdline.includes('postgres')) {
-      logger?.warn({ pid }, 'an earlier embedded PostgreSQL is still running on this data directory; stopping it');
+    if (commandLine(pid).includes('postgres')) {
+      logger?.warn({ pid }, 'an orphaned embedded PostgreSQL (its server was killed) is still running on this data directory; stopping it');
       spawnSync(bins.pg_ctl, ['stop', '-D', dir, '-m', 'fast', '-w', '-t', '30'], { ...runAs, stdio: 'ignore' });
       if (!isAlive(pid)) return;
       process.kill(pid, 'SIGKILL');
@@ -171,6 +209,21 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     throw new Error(`${stateFile} is missing: cannot connect to the existing cluster in ${dir}`);
   }
 
+  // Another live ECODrIx process (a running server, when this is the CLI) owns the cluster: share it.
+  const owner = ownedServer(dir);
+  if (owner && state?.port) {
+    const url = `postgres://postgres:${encodeURIComponent(state.password)}@127.0.0.1:${state.port}/postgres`;
+    const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+    try {
+      await probe.connect();
+      logger?.info({ pid: owner, port: state.port }, 'using the embedded PostgreSQL of the running ECODrIx process on this data directory');
+      return { url, port: state.port, shared: true, async stop() {} };
+    } catch {
+      // Not reachable as recorded: treat it as stale below.
+    } finally {
+      await probe.end().catch(() => {});
+    }
+  }
   await clearStaleServer(dir, bins, runAs, logger);
   const port = await freePort(state!.port || undefined);
   state = { ...state!, port };
