@@ -17,6 +17,7 @@ import { TenantPools } from './platform/db/tenant-pools.ts';
 import { loadDevSecrets } from './platform/dev-secrets.ts';
 import { ConfigError } from './platform/env-reader.ts';
 import { nullDomainEventsNotifier } from './platform/events.ts';
+import { domainEventsNotifier } from './workflows/index.ts';
 import { JobQueue } from './platform/jobs/queue.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { createStorage } from './platform/storage/index.ts';
@@ -125,6 +126,7 @@ export async function boot(options: BootOptions = {}): Promise<Booted> {
   const realtime = new NotifyPublisher({ connectionString: controlUrl, logger, connectTimeoutMs: config.dbConnectTimeoutMs });
 
   const ctx: AppContext = { config, logger, controlDb, controlUrl, embedded: Boolean(embedded), keyring, tenantPools, queue, storage, realtime, domainEvents: nullDomainEventsNotifier, metrics: new MetricsRegistry() };
+  ctx.domainEvents = domainEventsNotifier(ctx);
   return {
     ctx,
     async close() {

@@ -4,7 +4,7 @@
  */
 import type { AppContext } from './context.ts';
 import type { JobDefinition } from './platform/jobs/queue.ts';
-import { deliverCallbackJob, recordFailedActionJob, runWorkflowActionJob } from './workflows/index.ts';
+import { deliverCallbackJob, dispatchEventsJob, recordFailedActionJob, runWorkflowActionJob, sweepEventsJob } from './workflows/index.ts';
 import { downloadMediaJob } from './media/index.ts';
 import { checkConferenceJob } from './meet/index.ts';
 import { reconcileSendJob, sendMessageJob, syncTemplatesJob } from './whatsapp/index.ts';
@@ -14,6 +14,8 @@ export const jobDefinitions: JobDefinition<any, AppContext>[] = [
   runWorkflowActionJob,
   recordFailedActionJob,
   deliverCallbackJob,
+  dispatchEventsJob,
+  sweepEventsJob,
   downloadMediaJob,
   checkConferenceJob,
   sendMessageJob,
@@ -25,6 +27,7 @@ export const jobDefinitions: JobDefinition<any, AppContext>[] = [
 
 /** Cron schedules: [job, cron expression (UTC)]. Each tick runs once across all instances. */
 export const cronSchedules: Array<[JobDefinition<any, AppContext>, string]> = [
+  [sweepEventsJob, '* * * * *'],
   [syncTemplatesJob, '17 3 * * *'],
   [nightlyScoringJob, '30 2 * * *'],
 ];

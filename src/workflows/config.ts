@@ -1,6 +1,6 @@
 import type { EnvReader } from '../platform/env-reader.ts';
 
-/** Workflow trigger, callback and domain-event dispatch settings. */
+/** Workflow trigger and callback settings. */
 export function readWorkflowsConfig(env: EnvReader) {
   return {
     lateGraceSeconds: env.int('WORKFLOW_LATE_GRACE_SECONDS', {
@@ -10,10 +10,6 @@ export function readWorkflowsConfig(env: EnvReader) {
     callbackAttempts: env.int('WORKFLOW_CALLBACK_ATTEMPTS', {
       default: 6, min: 1, max: 50,
       doc: 'Delivery attempts of a signed callback (PUT callbackUrl) before it is recorded as failed; retried with exponential backoff (JOB_BACKOFF_SECONDS × 2ⁿ).',
-    }),
-    eventsSweepCron: env.str('DOMAIN_EVENTS_SWEEP_CRON', {
-      default: '* * * * *',
-      doc: 'Cron (UTC) of the sweep that dispatches domain events left undispatched (only tenants whose database pool is open in the sweeping process are checked).',
     }),
   };
 }

@@ -6,3 +6,6 @@ export { runWorkflowActionJob } from './run-workflow-action.job.ts';
 export { recordFailedActionJob } from './record-failed-action.job.ts';
 export { deliverCallbackJob } from './deliver-callback.job.ts';
 export { registerWorkflowRoutes } from './routes.ts';
+export { dispatchEventsJob, enqueueDispatch, dispatchDomainEvents, domainEventsNotifier } from './dispatch-events.job.ts';
+export { sweepEventsJob, sweepDomainEvents } from './sweep-events.job.ts';
+export { automationsSubscriber } from './automations-subscriber.ts';

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { startTestApp, type TestApp, type TestClient } from '../../test/harness.ts';
+import { withTransaction } from '../platform/db/pool.ts';
+import { recordDomainEvent } from '../platform/events.ts';
 import { verifyWebhook } from '../platform/http/standard-webhooks.ts';
+import { tenantDbById } from '../tenants/index.ts';
+import { dispatchDomainEvents, MAX_EVENT_ATTEMPTS } from './dispatch-events.job.ts';
+import { sweepDomainEvents } from './sweep-events.job.ts';
 import { startReceiver, waitFor, type Receiver } from './test-support/receiver.ts';
 
 let h: TestApp;
@@ -314,5 +319,68 @@ describe('trigger', () => {
     // Client B sees only its own.
     const bJobs = await api(b, 'GET', '/api/saas/workflows/jobs?limit=100');
     assert.ok(!bJobs.body.items.some((x: { id: string }) => all.body.items.some((y: { id: string }) => y.id === x.id)));
+  });
+});
+
+describe('domain events', () => {
+  async function seedLead(client: TestClient, phone: string) {
+    const db = await tenantDbById(h.ctx, client.id);
+    const { rows } = await db.query<{ id: string }>(
+      `WITH c AS (INSERT INTO contacts (phone, name) VALUES ($1, 'Asha') RETURNING id)
+       INSERT INTO leads (contact_id, source) SELECT id, 'whatsapp' FROM c RETURNING id`, [phone],
+    );
+    return { db, leadId: rows[0].id };
+  }
+
+  it('runs a lead_captured automation through the outbox dispatcher', async () => {
+    await automation(b, 'lead_captured', [{ type: 'update_lead', delayMinutes: 0, config: { stage: 'contacted', tags: ['auto-welcomed'] } }]);
+    const { db, leadId } = await seedLead(b, '919812345678');
+    const eventId = await withTransaction(db, (tx) => recordDomainEvent(tx, 'lead_captured', { leadId, phone: '919812345678', source: 'whatsapp' }));
+    h.ctx.domainEvents.recorded(b.id);
+    const lead = await waitFor(async () => {
+      const { rows } = await db.query<{ stage: string; tags: string[] }>('SELECT stage, tags FROM leads WHERE id = $1', [leadId]);
+      return rows[0].stage === 'contacted' ? rows[0] : undefined;
+    }, { what: 'lead moved by the automation' });
+    assert.deepEqual(lead.tags, ['auto-welcomed']);
+    const { rows } = await db.query('SELECT dispatched_at FROM domain_events WHERE id = $1', [eventId]);
+    assert.ok(rows[0].dispatched_at);
+    const jobs = await api(b, 'GET', '/api/saas/workflows/jobs?trigger=lead_captured');
+    const mine = jobs.body.items.filter((j: { metadata: { eventId?: number } | null }) => j.metadata?.eventId === eventId);
+    assert.equal(mine.length, 1);
+    assert.equal(mine[0].status, 'completed');
+    // Re-dispatching the same event (at-least-once) schedules nothing new.
+    await db.query('UPDATE domain_events SET dispatched_at = NULL WHERE id = $1', [eventId]);
+    await dispatchDomainEvents(h.ctx, b.id);
+    const again = await api(b, 'GET', '/api/saas/workflows/jobs?trigger=lead_captured');
+    assert.equal(again.body.items.filter((j: { metadata: { eventId?: number } | null }) => j.metadata?.eventId === eventId).length, 1);
+  });
+
+  it('the sweep dispatches events whose notification was lost', async () => {
+    const { db, leadId } = await seedLead(b, '919812345679');
+    const eventId = await withTransaction(db, (tx) => recordDomainEvent(tx, 'lead_captured', { leadId, phone: '919812345679' }));
+    // No notifier call: as if the process died right after commit.
+    const swept = await sweepDomainEvents(h.ctx);
+    assert.ok(swept.enqueued >= 1);
+    await waitFor(async () => (await db.query('SELECT 1 FROM domain_events WHERE id = $1 AND dispatched_at IS NOT NULL', [eventId])).rows.length === 1, { what: 'swept event dispatched' });
+  });
+
+  it('keeps order, retries a failing subscriber and parks a poison event', async () => {
+    const db = await tenantDbById(h.ctx, a.id);
+    await db.query('UPDATE domain_events SET dispatched_at = now() WHERE dispatched_at IS NULL');
+    const ids = [];
+    for (const n of [1, 2, 3]) ids.push(await recordDomainEvent(db, 'test.ping', { n }));
+    const seen: number[] = [];
+    const flaky = [{ name: 'test', events: ['test.ping'], handler: async (_ctx: unknown, { event }: { event: { data: Record<string, unknown> } }) => {
+      if (event.data.n === 2) throw new Error('boom');
+      seen.push(event.data.n as number);
+    } }];
+    for (let i = 0; i < MAX_EVENT_ATTEMPTS - 1; i++) await assert.rejects(dispatchDomainEvents(h.ctx, a.id, flaky), /boom/);
+    assert.deepEqual(seen, [1], 'event 3 waits behind the failing event 2');
+    const result = await dispatchDomainEvents(h.ctx, a.id, flaky);
+    assert.equal(result.dispatched, 2);
+    assert.deepEqual(seen, [1, 3]);
+    const { rows } = await db.query('SELECT id, dispatch_attempts, dispatch_error FROM domain_events WHERE id = $1', [ids[1]]);
+    assert.equal(rows[0].dispatch_attempts, MAX_EVENT_ATTEMPTS - 1);
+    assert.match(rows[0].dispatch_error, /boom/);
   });
 });

@@ -35,6 +35,11 @@ export interface JobDefinition<TData extends object, TContext> {
   deadLetter?: string;
   /** Runs the job. Throw to retry (until attempts are used up). */
   handler: (data: TData, context: TContext, job: Job<TData>, attempt: AttemptInfo) => Promise<unknown>;
+  /**
+   * pg-boss queue policy; `stately` with a `singletonKey` per enqueue keeps at most one queued and
+   * one active job per key (a debounced per-tenant worker). Fixed when the queue is first created.
+   */
+  policy?: 'standard' | 'stately' | 'singleton' | 'exclusive';
   /** Called once when the last attempt failed. */
   onFailed?: (data: TData, context: TContext, error: unknown) => Promise<void>;
 }
@@ -65,6 +70,8 @@ export interface EnqueueOptions {
   priority?: number;
   /** Attempts in all for this job (overrides the definition's). */
   attempts?: number;
+  /** Groups jobs for the queue's policy (e.g. one dispatcher per tenant with `stately`). */
+  singletonKey?: string;
 }
 
 export interface QueueSettings {
@@ -157,7 +164,7 @@ export class JobQueue<TContext> {
       };
       const existing = await this.boss.getQueue(definition.name);
       if (!existing) {
-        await this.boss.createQueue(definition.name, queue).catch((err: Error) => {
+        await this.boss.createQueue(definition.name, { ...queue, ...(definition.policy ? { policy: definition.policy } : {}) }).catch((err: Error) => {
           if (!/already exists|duplicate/i.test(err.message)) throw err;
         });
       } else {
@@ -258,6 +265,7 @@ export class JobQueue<TContext> {
     const send: SendOptions = { id, startAfter: options.startAfter };
     if (options.priority !== undefined) send.priority = options.priority;
     if (options.attempts !== undefined) send.retryLimit = options.attempts - 1;
+    if (options.singletonKey !== undefined) send.singletonKey = options.singletonKey;
     if (options.tx) {
       const tx = options.tx;
       send.db = { executeSql: (text: string, values?: unknown[]) => tx.query(text, values as any[]) };
