@@ -11,6 +11,7 @@ import { registerRealtimeRoutes } from './realtime/index.ts';
 import { registerWorkflowRoutes } from './workflows/index.ts';
 import { registerMeetRoutes } from './meet/index.ts';
 import { registerCrmRoutes } from './crm/index.ts';
+import { registerWhatsappInboundRoutes } from './whatsapp/inbound-routes.ts';
 import { registerWhatsappOutboundRoutes } from './whatsapp/index.ts';
 import { registerSandboxRoutes } from './sandbox/index.ts';
 
@@ -24,6 +25,7 @@ export async function registerRoutes(app: FastifyInstance, ctx: AppContext, auth
   await registerWorkflowRoutes(app, ctx, auth);
   await registerMeetRoutes(app, ctx, auth);
   await registerCrmRoutes(app, ctx, auth);
+  await registerWhatsappInboundRoutes(app, ctx, auth);
   await registerWhatsappOutboundRoutes(app, ctx, auth);
   await registerSandboxRoutes(app, ctx, auth);
 }

@@ -7,6 +7,7 @@ import type { Booted } from './boot.ts';
 import { buildHttpApp } from './http.ts';
 import { cronSchedules } from './jobs.ts';
 import { attachRealtimeGateway } from './realtime/index.ts';
+import { startWhatsappInbox, type InboxConsumer } from './whatsapp/inbound.ts';
 
 export type Role = 'api' | 'worker' | 'cron';
 export const ROLES: readonly Role[] = ['api', 'worker', 'cron'];
@@ -33,6 +34,8 @@ export async function startRoles(booted: Booted, roles: readonly Role[], options
   if (roles.includes('cron')) {
     for (const [definition, cron] of cronSchedules) await ctx.queue.schedule(definition, cron);
   }
+  // Webhook inbox consumers (LISTEN/NOTIFY + SKIP LOCKED, not pg-boss: millisecond pickup).
+  const inbox: InboxConsumer | undefined = roles.includes('worker') ? await startWhatsappInbox(ctx) : undefined;
   let app: FastifyInstance | undefined;
   let url: string | undefined;
   if (roles.includes('api')) {
@@ -46,6 +49,7 @@ export async function startRoles(booted: Booted, roles: readonly Role[], options
     url,
     async stop() {
       if (app) await app.close();
+      await inbox?.stop();
       await booted.close();
     },
   };

@@ -36,6 +36,9 @@ export const statusByCode = {
   UNPROCESSABLE: 422,
   DATASOURCE_UNREACHABLE: 422,
   TEMPLATE_NOT_FOUND: 404,
+  CONVERSATION_NOT_FOUND: 404,
+  /** No webhook inbox row with that id. */
+  WEBHOOK_NOT_FOUND: 404,
   TEMPLATE_PARAMETER_MISMATCH: 422,
   OUTSIDE_24H_WINDOW: 422,
   /** The template exists but is not APPROVED (pending, paused, disabled ...). */

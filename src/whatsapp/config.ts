@@ -28,6 +28,12 @@ export function readWhatsappConfig(env: EnvReader) {
     sandboxStatusDelaysMs: env.str('SANDBOX_STATUS_DELAYS_MS', { default: '20,40,80', doc: 'Simulator: delays (ms) of the sent, delivered and read status webhooks after a send.' }),
     sandboxFailureRate: env.str('SANDBOX_FAILURE_RATE', { default: '0', doc: 'Simulator: fraction (0..1) of sends that end with a failed 131026 status instead of delivered.' }),
     sandboxStatusWebhooks: env.bool('SANDBOX_STATUS_WEBHOOKS', { default: true, doc: 'Simulator: deliver status webhooks (turn off for send benchmarks).' }),
+    inboxConsumerLoops: env.int('WHATSAPP_INBOX_LOOPS', { default: 4, min: 1, max: 64, doc: 'Inbox consumer loops per worker process (each claims rows with SKIP LOCKED).' }),
+    inboxBatchSize: env.int('WHATSAPP_INBOX_BATCH', { default: 16, min: 1, max: 500, doc: 'Inbox rows one consumer loop claims and processes in parallel.' }),
+    inboxMaxAttempts: env.int('WHATSAPP_INBOX_MAX_ATTEMPTS', { default: 8, min: 1, max: 100, doc: 'Attempts before a failing webhook delivery is dead-lettered (then: ecodrix webhooks replay).' }),
+    inboxRetryBaseMs: env.int('WHATSAPP_INBOX_RETRY_BASE_MS', { default: 2000, min: 1, max: 3_600_000, doc: 'First retry delay of a failing webhook delivery; doubles per attempt (with jitter, capped at 10 min).' }),
+    inboxLeaseSeconds: env.int('WHATSAPP_INBOX_LEASE_SECONDS', { default: 120, min: 5, max: 3600, doc: 'A claimed inbox row whose consumer died is retried after this lease.' }),
+    inboxPollMs: env.int('WHATSAPP_INBOX_POLL_MS', { default: 1000, min: 10, max: 60_000, doc: 'Inbox polling fallback when no NOTIFY arrives.' }),
     sandboxWebhookUrl: env.url('SANDBOX_WEBHOOK_URL', { doc: 'Simulator: where its webhooks go when this process does not serve HTTP (default: this server, http://127.0.0.1:PORT/api/saas/whatsapp/webhook).' }),
   };
 }

@@ -1,0 +1,228 @@
+/** SQL for applying inbound WhatsApp traffic to a tenant database (contacts, conversations, messages, leads). */
+import type { Db } from '../platform/db/pool.ts';
+import type { InboundContact, InboundMessage } from './parse-inbound.ts';
+
+export interface ContactRow {
+  id: string;
+  phone: string | null;
+  wa_id: string | null;
+  wa_user_id: string | null;
+  wa_username: string | null;
+  name: string | null;
+}
+
+export interface ConversationRow {
+  id: string;
+  contact_id: string;
+  phone_number_id: string | null;
+  status: string;
+  last_inbound_at: Date | null;
+  last_message_at: Date | null;
+  last_message_preview: string | null;
+  unread_count: number;
+  updated_at: Date;
+}
+
+export interface MessageRow {
+  id: string;
+  conversation_id: string;
+  contact_id: string;
+  direction: string;
+  wa_message_id: string | null;
+  type: string;
+  text: string | null;
+  content: Record<string, unknown>;
+  reply_to_wa_id: string | null;
+  is_forwarded: boolean;
+  status: string;
+  error: unknown;
+  reactions: Record<string, string>;
+  media_id: string | null;
+  media_status: string | null;
+  media_storage_key: string | null;
+  media_mime_type: string | null;
+  media_size: string | null;
+  media_filename: string | null;
+  wa_timestamp: Date | null;
+  created_at: Date;
+}
+
+export interface LeadRow {
+  id: string;
+  contact_id: string;
+  stage: string;
+  source: string;
+  source_details: unknown;
+  created_at: Date;
+}
+
+const CONTACT_COLUMNS = 'id, phone, wa_id, wa_user_id, wa_username, name';
+export const MESSAGE_COLUMNS = `id, conversation_id, contact_id, direction, wa_message_id, type, text, content, reply_to_wa_id, is_forwarded,
+  status, error, reactions, media_id, media_status, media_storage_key, media_mime_type, media_size, media_filename, wa_timestamp, created_at`;
+
+/**
+ * Serialises work on one person's contact across concurrent transactions (keys sorted by the caller's
+ * set, so two transactions never wait on each other in opposite orders).
+ */
+export async function lockContactKeys(db: Db, keys: string[]): Promise<void> {
+  const sorted = [...new Set(keys)].sort();
+  if (sorted.length === 0) return;
+  await db.query(`SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k ORDER BY k`, [sorted]);
+}
+
+export function contactKeys(c: Pick<InboundContact, 'waId' | 'userId'>): string[] {
+  return [c.waId ? `wa:${c.waId}` : null, c.userId ? `bsuid:${c.userId}` : null].filter((k): k is string => k !== null);
+}
+
+export async function findContactByIdentity(db: Db, identity: { waId: string | null; userId: string | null }): Promise<ContactRow | undefined> {
+  const { rows } = await db.query<ContactRow>(
+    `SELECT ${CONTACT_COLUMNS} FROM contacts WHERE wa_user_id = $2 OR wa_id = $1
+     ORDER BY (wa_user_id IS NOT DISTINCT FROM $2) DESC LIMIT 1`,
+    [identity.waId, identity.userId],
+  );
+  return rows[0];
+}
+
+/**
+ * Finds the contact by BSUID or wa_id (call under lockContactKeys) and fills in what is new;
+ * creates it when unknown. The CRM's own name is never overwritten by the WhatsApp profile name.
+ */
+export async function upsertContact(db: Db, c: InboundContact): Promise<{ contact: ContactRow; created: boolean; changed: boolean }> {
+  const existing = await findContactByIdentity(db, c);
+  if (!existing) {
+    const { rows } = await db.query<ContactRow>(
+      `INSERT INTO contacts (phone, wa_id, wa_user_id, wa_username, name) VALUES ($1, $1, $2, $3, $4) RETURNING ${CONTACT_COLUMNS}`,
+      [c.waId, c.userId, c.username, c.profileName],
+    );
+    return { contact: rows[0], created: true, changed: true };
+  }
+  const { rows } = await db.query<ContactRow & { changed: boolean }>(
+    `UPDATE contacts SET
+       wa_id = CASE WHEN $2::text IS NOT NULL AND wa_id IS NULL AND NOT EXISTS (SELECT 1 FROM contacts o WHERE o.wa_id = $2 AND o.id <> $1) THEN $2 ELSE wa_id END,
+       phone = coalesce(phone, $2),
+       wa_user_id = CASE WHEN $3::text IS NOT NULL AND wa_user_id IS NULL AND NOT EXISTS (SELECT 1 FROM contacts o WHERE o.wa_user_id = $3 AND o.id <> $1) THEN $3 ELSE wa_user_id END,
+       wa_username = coalesce($4, wa_username),
+       name = coalesce(name, $5),
+       updated_at = now()
+     WHERE id = $1 AND (
+       ($2::text IS NOT NULL AND wa_id IS NULL) OR ($3::text IS NOT NULL AND wa_user_id IS NULL)
+       OR ($4::text IS NOT NULL AND wa_username IS DISTINCT FROM $4) OR (name IS NULL AND $5::text IS NOT NULL) OR (phone IS NULL AND $2::text IS NOT NULL))
+     RETURNING ${CONTACT_COLUMNS}`,
+    [existing.id, c.waId, c.userId, c.username, c.profileName],
+  );
+  return { contact: rows[0] ?? existing, created: false, changed: rows.length > 0 };
+}
+
+/** Re-keys a contact after `user_changed_number` / `user_changed_user_id` (never creates a new one). */
+export async function rekeyContact(db: Db, contactId: string, next: { waId: string | null; userId: string | null }): Promise<ContactRow | undefined> {
+  const { rows } = await db.query<ContactRow>(
+    `UPDATE contacts SET
+       wa_id = CASE WHEN $2::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM contacts o WHERE o.wa_id = $2 AND o.id <> $1) THEN $2 ELSE wa_id END,
+       phone = coalesce($2, phone),
+       wa_user_id = CASE WHEN $3::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM contacts o WHERE o.wa_user_id = $3 AND o.id <> $1) THEN $3 ELSE wa_user_id END,
+       updated_at = now()
+     WHERE id = $1 RETURNING ${CONTACT_COLUMNS}`,
+    [contactId, next.waId, next.userId],
+  );
+  return rows[0];
+}
+
+/** The contact's conversation on this business number (created when missing). */
+export async function ensureConversation(db: Db, contactId: string, phoneNumberId: string | null): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO conversations (contact_id, phone_number_id) VALUES ($1, $2)
+     ON CONFLICT (contact_id, (coalesce(phone_number_id, ''))) DO UPDATE SET phone_number_id = EXCLUDED.phone_number_id
+     RETURNING id`,
+    [contactId, phoneNumberId],
+  );
+  return rows[0].id;
+}
+
+/** Inserts an inbound message once per wamid. @returns the row, or undefined when it already existed */
+export async function insertInboundMessage(db: Db, input: { conversationId: string; contactId: string; message: InboundMessage }): Promise<MessageRow | undefined> {
+  const m = input.message;
+  const media = m.media;
+  const { rows } = await db.query<MessageRow>(
+    `INSERT INTO messages (conversation_id, contact_id, direction, wa_message_id, type, text, content, raw, reply_to_wa_id, is_forwarded,
+       status, status_rank, error, media_id, media_status, media_mime_type, media_sha256, media_filename, wa_timestamp)
+     VALUES ($1, $2, 'inbound', $3, $4, $5, $6, $7, $8, $9, 'received', 0, $10, $11, $12, $13, $14, $15, $16)
+     ON CONFLICT (wa_message_id) WHERE wa_message_id IS NOT NULL DO NOTHING
+     RETURNING ${MESSAGE_COLUMNS}`,
+    [
+      input.conversationId, input.contactId, m.waMessageId, m.type, m.text, m.content, m.raw, m.replyTo?.waMessageId ?? null, m.forwarded,
+      m.errors ? JSON.stringify(m.errors) : null,
+      media?.id ?? null, media ? 'pending' : null, media?.mimeType ?? null, media?.sha256 ?? null, media?.filename ?? null, m.timestamp,
+    ],
+  );
+  return rows[0];
+}
+
+/** Counts a new inbound message on its conversation: window, preview, unread. */
+export async function touchConversationInbound(db: Db, conversationId: string, at: Date, preview: string): Promise<ConversationRow> {
+  const { rows } = await db.query<ConversationRow>(
+    `UPDATE conversations SET
+       last_inbound_at = greatest(last_inbound_at, $2),
+       last_message_preview = CASE WHEN last_message_at IS NULL OR $2 >= last_message_at THEN $3 ELSE last_message_preview END,
+       last_message_at = greatest(last_message_at, $2),
+       unread_count = unread_count + 1,
+       status = 'open',
+       updated_at = now()
+     WHERE id = $1
+     RETURNING id, contact_id, phone_number_id, status, last_inbound_at, last_message_at, last_message_preview, unread_count, updated_at`,
+    [conversationId, at, preview.slice(0, 200)],
+  );
+  return rows[0];
+}
+
+/** Creates the contact's lead when it has none. @returns the new lead, or undefined when one existed */
+export async function insertLeadIfMissing(db: Db, input: { contactId: string; source: string; sourceDetails: unknown }): Promise<LeadRow | undefined> {
+  const { rows } = await db.query<LeadRow>(
+    `INSERT INTO leads (contact_id, pipeline_id, source, source_details)
+     VALUES ($1, (SELECT id FROM pipelines WHERE is_default LIMIT 1), $2, $3)
+     ON CONFLICT (contact_id) DO NOTHING
+     RETURNING id, contact_id, stage, source, source_details, created_at`,
+    [input.contactId, input.source, input.sourceDetails === null ? null : JSON.stringify(input.sourceDetails)],
+  );
+  return rows[0];
+}
+
+export async function findLeadByContact(db: Db, contactId: string): Promise<LeadRow | undefined> {
+  const { rows } = await db.query<LeadRow>('SELECT id, contact_id, stage, source, source_details, created_at FROM leads WHERE contact_id = $1', [contactId]);
+  return rows[0];
+}
+
+/**
+ * Sets (or with a null emoji removes) one person's reaction on a message.
+ * @returns the message when its reactions changed, undefined otherwise (unknown target or no change)
+ */
+export async function setReaction(db: Db, targetWaMessageId: string, reactor: string, emoji: string | null): Promise<{ id: string; conversation_id: string; reactions: Record<string, string> } | undefined> {
+  const { rows } = await db.query<{ id: string; conversation_id: string; reactions: Record<string, string> }>(
+    `UPDATE messages SET
+       reactions = CASE WHEN $3::text IS NULL THEN reactions - $2 ELSE jsonb_set(reactions, ARRAY[$2], to_jsonb($3::text)) END,
+       updated_at = now()
+     WHERE wa_message_id = $1 AND (reactions ->> $2) IS DISTINCT FROM $3::text
+     RETURNING id, conversation_id, reactions`,
+    [targetWaMessageId, reactor, emoji],
+  );
+  return rows[0];
+}
+
+export async function insertWhatsappError(db: Db, error: Record<string, unknown>): Promise<void> {
+  const code = typeof error.code === 'number' ? error.code : Number.isFinite(Number(error.code)) ? Number(error.code) : null;
+  await db.query(
+    'INSERT INTO whatsapp_errors (code, title, message, details) VALUES ($1, $2, $3, $4)',
+    [code, typeof error.title === 'string' ? error.title : null, typeof error.message === 'string' ? error.message : null, error],
+  );
+}
+
+/** Applies `message_template_status_update`. @returns true when a stored template matched */
+export async function updateTemplateStatus(db: Db, input: { templateId: string | null; name: string | null; language: string | null; status: string; reason: string | null }): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE whatsapp_templates SET status = $4,
+       rejected_reason = CASE WHEN $4 = 'REJECTED' THEN $5 ELSE rejected_reason END, synced_at = now()
+     WHERE (wa_template_id = $1) OR ($1::text IS NULL AND name = $2 AND language = $3)
+        OR (wa_template_id IS NULL AND name = $2 AND language = $3)`,
+    [input.templateId, input.name, input.language, input.status, input.reason],
+  );
+  return (rowCount ?? 0) > 0;
+}

@@ -1,0 +1,94 @@
+/**
+ * The inbox consumer (worker role): loops that claim due rows with
+ * FOR UPDATE SKIP LOCKED, woken at once by NOTIFY on insert, with a polling
+ * fallback (missed notifications, retries coming due, expired leases).
+ * Any number of processes may run it against the same control database.
+ */
+import type { AppContext } from '../context.ts';
+import { controlListener } from './control-listener.ts';
+import { claimInboxRows, INBOX_CHANNEL, secondsUntilNextDue } from './inbox.repo.ts';
+import { processInboxRow, type InboxPolicy, type RowOutcome } from './process-inbox-row.ts';
+
+export interface InboxConsumerOptions extends InboxPolicy {
+  /** Parallel claim loops. */
+  loops: number;
+  /** Rows claimed (and processed in parallel) per loop iteration. */
+  batchSize: number;
+  /** Lease on a claimed row; a consumer killed mid-row is replaced after it. */
+  leaseSeconds: number;
+  /** Longest sleep between polls when no notification arrives. */
+  pollMs: number;
+}
+
+export interface InboxConsumer {
+  /** Wakes sleeping loops (tests, replay). */
+  wake(): void;
+  /** Rows handled so far, by outcome. */
+  stats: Record<RowOutcome, number>;
+  stop(): Promise<void>;
+}
+
+export async function startInboxConsumer(ctx: AppContext, options: InboxConsumerOptions): Promise<InboxConsumer> {
+  let running = true;
+  const sleepers = new Set<() => void>();
+  const stats: Record<RowOutcome, number> = { done: 0, unroutable: 0, retry: 0, dead: 0 };
+  const wake = () => {
+    for (const s of sleepers) s();
+    sleepers.clear();
+  };
+  const listener = controlListener(ctx);
+  const unsubscribe = listener.on(INBOX_CHANNEL, wake);
+  await listener.acquire();
+
+  const sleep = (ms: number) => new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      sleepers.delete(done);
+      resolve();
+    }
+    sleepers.add(done);
+  });
+
+  async function loop(index: number): Promise<void> {
+    let failures = 0;
+    while (running) {
+      try {
+        const rows = await claimInboxRows(ctx.controlDb, options.batchSize, options.leaseSeconds);
+        failures = 0;
+        if (rows.length > 0) {
+          const outcomes = await Promise.all(rows.map((row) => processInboxRow(ctx, row, options).catch((err: Error) => {
+            ctx.logger.error({ inboxId: row.id, err: err.message }, 'inbox row crashed; its lease will expire and it will be retried');
+            return 'retry' as const;
+          })));
+          for (const o of outcomes) stats[o]++;
+          continue;
+        }
+        // Nothing due: sleep until notified, the next retry is due, or the poll interval passes.
+        let wait = options.pollMs;
+        if (index === 0) {
+          const due = await secondsUntilNextDue(ctx.controlDb);
+          if (due !== null) wait = Math.max(5, Math.min(wait, Math.ceil(due * 1000)));
+        }
+        if (running) await sleep(wait);
+      } catch (err) {
+        failures++;
+        ctx.logger.warn({ err: (err as Error).message }, 'inbox consumer cannot claim rows; backing off');
+        if (running) await sleep(Math.min(100 * 2 ** failures, 5000));
+      }
+    }
+  }
+
+  const loops = Array.from({ length: options.loops }, (_, i) => loop(i));
+  return {
+    wake,
+    stats,
+    async stop() {
+      running = false;
+      wake();
+      await Promise.all(loops);
+      unsubscribe();
+      await listener.release();
+    },
+  };
+}

@@ -1,0 +1,138 @@
+/** SQL for the webhook inbox (control database, table whatsapp_inbox). */
+import type { Db } from '../platform/db/pool.ts';
+
+export const INBOX_CHANNEL = 'ecodrix_whatsapp_inbox';
+export const INBOX_STATES = ['pending', 'processing', 'done', 'unroutable', 'dead'] as const;
+export type InboxState = (typeof INBOX_STATES)[number];
+
+export interface NewInboxRow {
+  body: Buffer;
+  /** Client ids whose own app secret verified the body; null when a global secret did. */
+  verifiedFor: string[] | null;
+}
+
+export interface ClaimedInboxRow {
+  id: string;
+  body: Buffer;
+  verified_for: string[] | null;
+  attempts: number;
+  done_client_ids: string[];
+  received_at: Date;
+}
+
+export interface UnroutableChange {
+  entryId: string | null;
+  field: string | null;
+  phoneNumberId: string | null;
+  reason: string;
+}
+
+export interface InboxRowView {
+  id: string;
+  received_at: Date;
+  state: InboxState;
+  attempts: number;
+  next_attempt_at: Date;
+  last_error: string | null;
+  client_ids: string[];
+  unroutable: UnroutableChange[];
+  processed_at: Date | null;
+  size: number;
+}
+
+/** Inserts many deliveries in one statement (and wakes the consumers on commit). */
+export async function insertInboxRows(db: Db, rows: NewInboxRow[]): Promise<number> {
+  const result = await db.query(
+    `INSERT INTO whatsapp_inbox (body, verified_for)
+     SELECT b, v::bigint[] FROM unnest($1::bytea[], $2::text[]) AS t(b, v)
+     RETURNING pg_notify('${INBOX_CHANNEL}', '')`,
+    [rows.map((r) => r.body), rows.map((r) => (r.verifiedFor ? `{${r.verifiedFor.join(',')}}` : null))],
+  );
+  return result.rowCount ?? 0;
+}
+
+/** Claims up to `limit` due rows (pending, or processing with an expired lease). */
+export async function claimInboxRows(db: Db, limit: number, leaseSeconds: number): Promise<ClaimedInboxRow[]> {
+  const { rows } = await db.query<ClaimedInboxRow>(
+    `WITH due AS (
+       SELECT id FROM whatsapp_inbox WHERE state = 'pending' AND next_attempt_at <= now()
+       ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED),
+     expired AS (
+       SELECT id FROM whatsapp_inbox WHERE state = 'processing' AND locked_until < now()
+       LIMIT $1 FOR UPDATE SKIP LOCKED)
+     UPDATE whatsapp_inbox i SET state = 'processing', attempts = i.attempts + 1,
+       locked_until = now() + make_interval(secs => $2)
+     WHERE i.id IN (SELECT id FROM due UNION ALL SELECT id FROM expired)
+     RETURNING i.id::text, i.body, i.verified_for::text[], i.attempts, i.done_client_ids::text[], i.received_at`,
+    [limit, leaseSeconds],
+  );
+  return rows;
+}
+
+/** Seconds until the next pending row is due (null when none is waiting). */
+export async function secondsUntilNextDue(db: Db): Promise<number | null> {
+  const { rows } = await db.query<{ s: number | null }>(
+    `SELECT extract(epoch FROM (min(next_attempt_at) - now()))::float8 AS s FROM whatsapp_inbox WHERE state = 'pending'`,
+  );
+  return rows[0]?.s ?? null;
+}
+
+export async function finishInboxRow(db: Db, id: string, outcome: {
+  state: 'done' | 'unroutable';
+  clientIds: string[];
+  unroutable: UnroutableChange[];
+}): Promise<void> {
+  await db.query(
+    `UPDATE whatsapp_inbox SET state = $2, client_ids = $3::bigint[], done_client_ids = $3::bigint[], unroutable = $4,
+       locked_until = NULL, last_error = NULL, processed_at = now()
+     WHERE id = $1`,
+    [id, outcome.state, outcome.clientIds, JSON.stringify(outcome.unroutable)],
+  );
+}
+
+/** Records a failed attempt: retried at `retryAt`, or dead-lettered when `retryAt` is null. */
+export async function failInboxRow(db: Db, id: string, input: {
+  error: string;
+  retryAt: Date | null;
+  clientIds: string[];
+  doneClientIds: string[];
+  unroutable: UnroutableChange[];
+}): Promise<void> {
+  await db.query(
+    `UPDATE whatsapp_inbox SET state = CASE WHEN $2::timestamptz IS NULL THEN 'dead' ELSE 'pending' END,
+       next_attempt_at = coalesce($2, next_attempt_at), last_error = $3, locked_until = NULL,
+       client_ids = $4::bigint[], done_client_ids = $5::bigint[], unroutable = $6,
+       processed_at = CASE WHEN $2::timestamptz IS NULL THEN now() END
+     WHERE id = $1`,
+    [id, input.retryAt, input.error.slice(0, 2000), input.clientIds, input.doneClientIds, JSON.stringify(input.unroutable)],
+  );
+}
+
+export async function listInboxRows(db: Db, options: { state?: InboxState; before?: string; limit: number }): Promise<InboxRowView[]> {
+  const { rows } = await db.query<InboxRowView>(
+    `SELECT id::text, received_at, state, attempts, next_attempt_at, last_error, client_ids::text[], unroutable,
+       processed_at, octet_length(body) AS size
+     FROM whatsapp_inbox WHERE ($1::text IS NULL OR state = $1) AND ($2::bigint IS NULL OR id < $2)
+     ORDER BY id DESC LIMIT $3`,
+    [options.state ?? null, options.before ?? null, options.limit],
+  );
+  return rows;
+}
+
+/**
+ * Puts a parked row (dead, unroutable or done) back in the queue with fresh attempts.
+ * @returns the row's previous state, or undefined when no such row exists
+ */
+export async function requeueInboxRow(db: Db, id: string): Promise<{ previous: InboxState; requeued: boolean } | undefined> {
+  const { rows } = await db.query<{ previous: InboxState }>(
+    `UPDATE whatsapp_inbox i SET state = 'pending', attempts = 0, next_attempt_at = now(), locked_until = NULL,
+       last_error = NULL, processed_at = NULL, done_client_ids = CASE WHEN old.state = 'done' THEN '{}' ELSE i.done_client_ids END
+     FROM (SELECT id, state FROM whatsapp_inbox WHERE id = $1 FOR UPDATE) old
+     WHERE i.id = old.id AND old.state IN ('dead', 'unroutable', 'done')
+     RETURNING old.state AS previous, pg_notify('${INBOX_CHANNEL}', '')`,
+    [id],
+  );
+  if (rows[0]) return { previous: rows[0].previous, requeued: true };
+  const { rows: existing } = await db.query<{ state: InboxState }>('SELECT state FROM whatsapp_inbox WHERE id = $1', [id]);
+  return existing[0] ? { previous: existing[0].state, requeued: false } : undefined;
+}
