@@ -12,7 +12,7 @@ import { createMeeting } from './create-meeting.ts';
 const ConfigSchema = Type.Object({
   /** Meeting title; `{{var}}` placeholders are filled from earlier actions. */
   title: Type.String({ minLength: 1, maxLength: 500 }),
-  /** ISO 8601 start, or `{{var}}`; default: the trigger's baseTime given as `vars.baseTime`. */
+  /** ISO 8601 start, or a placeholder: `{{name}}` (earlier action var) or `{{3}}` (3rd trigger variable). Default: now. */
   start: Type.Optional(Type.String({ maxLength: 100 })),
   durationMinutes: Type.Optional(Type.Integer({ minimum: 5, maximum: 24 * 60, default: 30 })),
   timeZone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, default: 'UTC' })),
@@ -36,9 +36,10 @@ export const createMeetAction: ActionDefinition = {
   type: 'create_meet',
   configSchema: ConfigSchema,
   async execute(input, config: CreateMeetConfig) {
-    const fill = (text: string) => interpolate(text, input.vars);
-    const startText = config.start ? fill(config.start) : input.vars.baseTime;
-    const start = startText ? new Date(startText) : new Date();
+    // Trigger variables by position ({{1}} …), then earlier actions' vars.
+    const positional = Object.fromEntries(input.variables.map((value, i) => [String(i + 1), value]));
+    const fill = (text: string) => interpolate(text, { ...positional, ...input.vars });
+    const start = config.start ? new Date(fill(config.start)) : new Date();
     const end = new Date(start.getTime() + (config.durationMinutes ?? 30) * 60_000);
     const appointmentId = config.appointmentId ? fill(config.appointmentId) : undefined;
     const meeting = await createMeeting(input.ctx, {

@@ -1,12 +1,11 @@
 /** What a client's Google connection looks like (never tokens). */
 import type { AppContext } from '../context.ts';
-import { googleRedirectUrl, isGoogleConfigured } from './config.ts';
+import { isGoogleConfigured } from './config.ts';
 import { findConnection } from './connections.repo.ts';
 
 export async function googleConnectionStatus(ctx: AppContext, client: { id: string; code: string }) {
   const row = await findConnection(ctx.controlDb, client.id);
   const configured = isGoogleConfigured(ctx.config);
-  const connectBase = googleRedirectUrl(ctx.config).replace(/\/callback$/, '/connect');
   return {
     configured,
     /** No Google credentials on this server: meetings get fake links from the sandbox provider. */
@@ -17,6 +16,6 @@ export async function googleConnectionStatus(ctx: AppContext, client: { id: stri
     scopes: row?.scopes ?? [],
     connectedAt: row ? row.connected_at.toISOString() : null,
     lastError: row?.last_error ?? null,
-    connectUrl: configured ? `${connectBase}?clientCode=${encodeURIComponent(client.code)}` : null,
+    connectUrl: configured ? `${ctx.config.publicUrl}/api/auth/google/connect?clientCode=${encodeURIComponent(client.code)}` : null,
   };
 }

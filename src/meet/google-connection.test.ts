@@ -132,6 +132,7 @@ test('consent round trip stores the refresh token encrypted; status shows accoun
   assert.equal(status.json().account, 'owner@tenant-a.example');
   assert.ok(status.json().scopes.includes('https://www.googleapis.com/auth/calendar.events'));
   assert.ok(!status.body.includes(TOKEN_RESPONSE.refresh_token));
+  assert.equal(status.json().connectUrl, `https://ecodrix.test/api/auth/google/connect?clientCode=${a.code}`);
 
   // Client B is not connected (cross-tenant: A's connection is not B's).
   const other = await h.app.inject({ method: 'GET', url: '/api/auth/google/status', headers: b.headers });

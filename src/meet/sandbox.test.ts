@@ -2,19 +2,25 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp, type TestClient } from '../../test/harness.ts';
 import { tenantDbById } from '../tenants/index.ts';
+import { startReceiver, waitFor, type Receiver } from '../workflows/test-support/receiver.ts';
 import { createMeetAction } from './create-meet.action.ts';
 import { cancelMeeting, createMeetingForAppointment, rescheduleMeeting } from './index.ts';
 
 let h: TestApp;
 let a: TestClient;
 let b: TestClient;
+let rx: Receiver;
 
 before(async () => {
-  h = await startTestApp(); // no GOOGLE_CLIENT_ID: the fake provider
+  rx = await startReceiver();
+  h = await startTestApp({ env: { SSRF_ALLOW_HOSTS: '127.0.0.1' } }); // no GOOGLE_CLIENT_ID: the fake provider
   a = await h.createClient('Sandbox Clinic A');
   b = await h.createClient('Sandbox Clinic B');
 });
-after(() => h.close());
+after(async () => {
+  await h.close();
+  await rx.close();
+});
 
 const body = { title: 'Demo', start: '2026-12-01T10:00:00Z', end: '2026-12-01T10:30:00Z', timeZone: 'UTC', idempotencyKey: 'demo-1' };
 
@@ -72,9 +78,9 @@ test('create_meet action exposes meetCode and meetUrl for the next actions, same
   const db = await tenantDbById(h.ctx, a.id);
   const input = {
     ctx: h.ctx, clientId: a.id, db, trigger: 'appointment_confirmed', phone: '919876543210',
-    variables: ['Asha', 'Dr Rao', '1 Dec at 10:00'], vars: { patient: 'Asha', email: 'asha@example.com' }, runId: 'run-1', idempotencyKey: 'run-1:0',
+    variables: ['Asha', 'Dr Rao', '1 Dec at 10:00', '2026-12-01T10:00:00Z'], vars: { patient: 'Asha', email: 'asha@example.com' }, runId: 'run-1', idempotencyKey: 'run-1:0',
   };
-  const config = { title: 'Consultation with {{patient}}', start: '2026-12-01T10:00:00Z', durationMinutes: 45, timeZone: 'Asia/Kolkata', attendees: ['{{email}}'] };
+  const config = { title: 'Consultation with {{patient}} ({{2}})', start: '{{4}}', durationMinutes: 45, timeZone: 'Asia/Kolkata', attendees: ['{{email}}'] };
   const result = await createMeetAction.execute(input, config);
   assert.match(result.vars!.meetCode, /^[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
   assert.equal(result.vars!.meetUrl, `https://meet.google.com/${result.vars!.meetCode}`);
@@ -82,7 +88,34 @@ test('create_meet action exposes meetCode and meetUrl for the next actions, same
   const retry = await createMeetAction.execute(input, config);
   assert.equal(retry.vars!.meetCode, result.vars!.meetCode);
   const { rows } = await db.query('SELECT title, attendees, end_at FROM meetings WHERE event_id = $1', [result.output!.eventId]);
-  assert.equal(rows[0].title, 'Consultation with Asha');
+  assert.equal(rows[0].title, 'Consultation with Asha (Dr Rao)');
   assert.deepEqual(rows[0].attendees, [{ email: 'asha@example.com' }]);
   assert.equal(rows[0].end_at.toISOString(), '2026-12-01T10:45:00.000Z');
+});
+
+test('an automation runs create_meet and hands meetCode/meetUrl to the next action', async () => {
+  const created = await h.app.inject({
+    method: 'POST', url: '/api/crm/automations', headers: a.headers,
+    payload: {
+      name: 'Confirmation with Meet', trigger: 'appointment_confirmed', triggerConfig: {},
+      actions: [
+        { type: 'create_meet', delayMinutes: 0, config: { title: 'Consultation: {{1}} with {{2}}', start: '{{4}}', durationMinutes: 30, timeZone: 'Asia/Kolkata' } },
+        { type: 'webhook', delayMinutes: 0, config: { url: `${rx.url}/meet-next` } },
+      ],
+    },
+  });
+  assert.equal(created.statusCode, 201, created.body);
+  const fired = await h.app.inject({
+    method: 'POST', url: '/api/saas/workflows/trigger', headers: a.headers,
+    payload: { trigger: 'appointment_confirmed', phone: '919876543210', variables: ['Asha', 'Dr Rao', '1 Dec at 10:00', '2026-12-01T04:30:00Z'] },
+  });
+  assert.ok([200, 201, 202].includes(fired.statusCode), fired.body);
+  const hit = await waitFor(() => rx.requests.find((r) => r.path === '/meet-next'), { what: 'webhook after create_meet' });
+  const { vars } = JSON.parse(hit.body) as { vars: Record<string, string> };
+  assert.match(vars.meetCode, /^[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
+  assert.equal(vars.meetUrl, `https://meet.google.com/${vars.meetCode}`);
+  const db = await tenantDbById(h.ctx, a.id);
+  const { rows } = await db.query('SELECT title, start_at FROM meetings WHERE meeting_code = $1', [vars.meetCode]);
+  assert.equal(rows[0].title, 'Consultation: Asha with Dr Rao');
+  assert.equal(rows[0].start_at.toISOString(), '2026-12-01T04:30:00.000Z');
 });
