@@ -12,6 +12,8 @@ import { datasourceCommand } from './datasource.ts';
 import { dbCommand } from './db.ts';
 import { doctorCommand } from './doctor.ts';
 import { secretsCommand } from './secrets.ts';
+import { simulateCommand } from './simulate.ts';
+import { webhooksCommand } from './webhooks.ts';
 
 export const commands: CliCommand[] = [
   clientsCommand,
@@ -19,4 +21,6 @@ export const commands: CliCommand[] = [
   datasourceCommand,
   dbCommand,
   doctorCommand,
+  simulateCommand,
+  webhooksCommand,
 ];
