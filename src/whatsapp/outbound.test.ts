@@ -93,8 +93,13 @@ describe('sandbox loop', () => {
     const kinds = events.filter((e) => (e.payload as { id?: string }).id === message.id).map((e) => `${e.event}:${(e.payload as { status: string }).status}`);
     assert.equal(kinds[0], 'message.created:queued');
     assert.ok(kinds.includes('message.updated:sent'), kinds.join(','));
-    const { rows } = await dbA.query('SELECT status FROM message_status_events WHERE wa_message_id = $1 ORDER BY status', [row.wa_message_id]);
-    assert.deepEqual(rows.map((r) => r.status), ['delivered', 'read', 'sent']);
+    // Webhooks are concurrent: read may be applied before delivered is recorded (precedence keeps read).
+    const statuses = await waitFor('all three status webhooks', async () => {
+      const { rows } = await dbA.query<{ status: string }>('SELECT status FROM message_status_events WHERE wa_message_id = $1 ORDER BY status', [row.wa_message_id]);
+      return rows.length === 3 ? rows.map((r) => r.status) : undefined;
+    });
+    assert.deepEqual(statuses, ['delivered', 'read', 'sent']);
+    assert.equal((await messageRow(dbA, message.id)).status, 'read');
     const outbox = await h.app.inject({ method: 'GET', url: '/api/sandbox/outbox', headers: a.headers });
     const sent = outbox.json().items.find((i: { waMessageId: string }) => i.waMessageId === row.wa_message_id);
     assert.deepEqual(sent.payload.text, { body: 'Yes! https://example.com/delivery', preview_url: true });
