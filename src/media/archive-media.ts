@@ -7,14 +7,14 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
 import type { AppContext } from '../context.ts';
 import { readSecrets, tenantDbById } from '../tenants/index.ts';
-import { findMessageMedia, markNotStored, markStored, type MessageMediaRow } from './media.repo.ts';
+import { presentMessage } from '../whatsapp/index.ts';
+import { findMessageMedia, markNotStored, markStored, type FullMessageRow, type MessageMediaRow } from './media.repo.ts';
 import { MediaError, downloadMedia, fetchMediaMetadata, sha256Matches, type MediaClientOptions } from './media-client.ts';
-import type { MediaConfig } from './config.ts';
+import { processImage } from './image-processor.ts';
 
 export interface ArchiveMediaInput {
   clientId: string;
@@ -62,25 +62,10 @@ function mediaClientOptions(ctx: AppContext): MediaClientOptions {
   };
 }
 
-/** The `message.updated` payload for a media change. */
-export function mediaUpdatePayload(row: MessageMediaRow) {
-  return {
-    id: row.id,
-    conversationId: row.conversation_id,
-    media: {
-      status: row.media_status,
-      mimeType: row.media_mime_type,
-      size: row.media_size === null ? null : Number(row.media_size),
-      filename: row.media_filename,
-      error: row.media_error,
-      url: row.media_status === 'stored' ? `/api/saas/media/${row.id}` : null,
-    },
-  };
-}
-
-function publishUpdate(ctx: AppContext, clientId: string, row: MessageMediaRow | null): void {
+function publishUpdate(ctx: AppContext, clientId: string, row: FullMessageRow | null): void {
   if (!row) return;
-  ctx.realtime.publish({ clientId, event: 'message.updated', payload: mediaUpdatePayload(row), conversationId: row.conversation_id });
+  const payload = presentMessage(row as unknown as Parameters<typeof presentMessage>[0]);
+  ctx.realtime.publish({ clientId, event: 'message.updated', payload, conversationId: row.conversation_id });
 }
 
 /** Marks the message's media failed (or unavailable) and tells dashboards; never throws for a missing message. */
@@ -92,20 +77,6 @@ export async function markMediaFailed(ctx: AppContext, input: ArchiveMediaInput,
 }
 
 interface Prepared { key: string; body: Buffer | string; mimeType: string; size: number; sha256: string }
-
-/** Resizes and re-encodes an image (strips metadata); null when the format is kept as-is. */
-async function processImage(config: MediaConfig, file: string, mimeType: string): Promise<{ body: Buffer; mimeType: string } | null> {
-  if (mimeType !== 'image/jpeg' && mimeType !== 'image/png') return null;
-  const image = sharp(await readFile(file), { limitInputPixels: 50_000_000, failOn: 'error' })
-    .rotate()
-    .resize({ width: config.imageMaxSide, height: config.imageMaxSide, fit: 'inside', withoutEnlargement: true });
-  try {
-    const body = mimeType === 'image/png' ? await image.png({ compressionLevel: 9 }).toBuffer() : await image.jpeg({ quality: 82, mozjpeg: true }).toBuffer();
-    return { body, mimeType };
-  } catch (err) {
-    throw new MediaError(`not a valid image: ${(err as Error).message.slice(0, 120)}`, true);
-  }
-}
 
 /** The job body. Throws MediaError(permanent=false) or other errors to retry. */
 export async function archiveMedia(ctx: AppContext, input: ArchiveMediaInput): Promise<{ status: string }> {
@@ -174,7 +145,7 @@ async function fetchAndCheck(
     key: storageKeyFor(input.clientId, input.messageId, originalHex, ext), body: file, mimeType: metadata.mimeType, size: downloaded.size, sha256: originalHex,
   };
   if (kind !== 'image') return [original];
-  const processed = await processImage(config, file, metadata.mimeType);
+  const processed = await processImage(file, metadata.mimeType, config.imageMaxSide);
   if (!processed) return [original];
   const hex = createHash('sha256').update(processed.body).digest('hex');
   if (hex === originalHex) return [original];

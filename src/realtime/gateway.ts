@@ -43,6 +43,7 @@ export class RealtimeGateway implements RealtimePublisher {
   readonly io: Server;
   private readonly ctx: AppContext;
   private readonly pool: pg.Pool;
+  private adapterPool?: pg.Pool;
   private listener?: pg.Client;
   private listenerChain: Promise<void> = Promise.resolve();
   private reconnectTimer?: NodeJS.Timeout;
@@ -54,10 +55,11 @@ export class RealtimeGateway implements RealtimePublisher {
     this.ctx = ctx;
     const config = ctx.config.realtime;
     this.adapter = config.adapter === 'auto' ? (ctx.config.databaseUrl ? 'postgres' : 'memory') : config.adapter;
-    this.pool = createPool({
-      connectionString: ctx.controlUrl, max: 4, connectTimeoutMs: ctx.config.dbConnectTimeoutMs, applicationName: 'ecodrix-realtime',
-      onError: (err) => ctx.logger.warn({ err: err.message }, 'realtime database connection error'),
-    });
+    const poolOptions = {
+      connectionString: ctx.controlUrl, connectTimeoutMs: ctx.config.dbConnectTimeoutMs, applicationName: 'ecodrix-realtime',
+      onError: (err: Error) => ctx.logger.warn({ err: err.message }, 'realtime database connection error'),
+    };
+    this.pool = createPool({ ...poolOptions, max: 2 });
     this.io = new Server(app.server, {
       path: '/socket.io',
       serveClient: false,
@@ -67,7 +69,10 @@ export class RealtimeGateway implements RealtimePublisher {
       cors: { origin: true, credentials: false },
     });
     if (this.adapter === 'postgres') {
-      this.io.adapter(createAdapter(this.pool, {
+      // The adapter delivers locally only after its NOTIFY query completes, so its queries must run
+      // one at a time to keep events in order: one connection held for LISTEN, one for publishing.
+      this.adapterPool = createPool({ ...poolOptions, max: 2 });
+      this.io.adapter(createAdapter(this.adapterPool, {
         errorHandler: (err) => ctx.logger.warn({ err: err.message }, 'realtime adapter error'),
       }));
     }
@@ -219,6 +224,7 @@ export class RealtimeGateway implements RealtimePublisher {
     this.io.engine.close();
     await this.listenerChain;
     await this.pool.end().catch(() => {});
+    await this.adapterPool?.end().catch(() => {});
   }
 }
 
