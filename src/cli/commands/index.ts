@@ -14,6 +14,7 @@ import { doctorCommand } from './doctor.ts';
 import { secretsCommand } from './secrets.ts';
 import { simulateCommand } from './simulate.ts';
 import { webhooksCommand } from './webhooks.ts';
+import { webhooksCommand } from './webhooks.ts';
 
 export const commands: CliCommand[] = [
   clientsCommand,
@@ -22,5 +23,6 @@ export const commands: CliCommand[] = [
   dbCommand,
   doctorCommand,
   simulateCommand,
+  webhooksCommand,
   webhooksCommand,
 ];
