@@ -23,6 +23,8 @@ import { createLogger, type Logger } from './platform/logger.ts';
 import { createStorage } from './platform/storage/index.ts';
 import { NotifyPublisher } from './realtime/notify-publisher.ts';
 import { MetricsRegistry } from './platform/metrics.ts';
+import { Mailer } from './platform/mail/mailer.ts';
+import { SmtpAddressPolicy } from './platform/mail/smtp-destination.ts';
 
 export interface BootOptions {
   /** Parsed config (default: from process.env and .env). */
@@ -125,12 +127,13 @@ export async function boot(options: BootOptions = {}): Promise<Booted> {
   // Processes without the API role publish through NOTIFY; the API role replaces this with the Socket.io gateway.
   const realtime = new NotifyPublisher({ connectionString: controlUrl, logger, connectTimeoutMs: config.dbConnectTimeoutMs });
 
-  const ctx: AppContext = { config, logger, controlDb, controlUrl, embedded: Boolean(embedded), keyring, tenantPools, queue, storage, realtime, domainEvents: nullDomainEventsNotifier, metrics: new MetricsRegistry() };
+  const ctx: AppContext = { config, logger, controlDb, controlUrl, embedded: Boolean(embedded), keyring, tenantPools, queue, storage, realtime, domainEvents: nullDomainEventsNotifier, metrics: new MetricsRegistry(), mailer: new Mailer({ policy: new SmtpAddressPolicy(config.mail.allowHosts), tlsVerify: config.mail.tlsVerify, connectTimeoutMs: config.mail.connectTimeoutMs, socketTimeoutMs: config.mail.socketTimeoutMs, idleMs: config.mail.poolIdleMs, logger }) };
   ctx.domainEvents = domainEventsNotifier(ctx);
   return {
     ctx,
     async close() {
       await queue.stop().catch((err) => logger.warn({ err: err.message }, 'queue stop failed'));
+      await ctx.mailer.close();
       await tenantPools.closeAll();
       await realtime.close();
       await controlDb.end().catch(() => {});

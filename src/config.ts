@@ -10,6 +10,7 @@ import { readOutboundConfig } from './platform/http/outbound-config.ts';
 import { readWorkflowsConfig } from './workflows/config.ts';
 import { readWhatsappConfig } from './whatsapp/config.ts';
 import { readGoogleConfig } from './meet/config.ts';
+import { readMailConfig } from './campaigns/config.ts';
 import { readStorageConfig } from './platform/storage/config.ts';
 import { readMediaConfig } from './media/config.ts';
 import { readRealtimeConfig } from './realtime/config.ts';
@@ -26,6 +27,7 @@ function readAll(env: EnvReader) {
     workflows: readWorkflowsConfig(env),
     whatsapp: readWhatsappConfig(env),
     google: readGoogleConfig(env),
+    mail: readMailConfig(env),
     storage: readStorageConfig(env),
     media: readMediaConfig(env),
     realtime: readRealtimeConfig(env),

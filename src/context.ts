@@ -14,6 +14,7 @@ import type { JobQueue } from './platform/jobs/queue.ts';
 import type { Logger } from './platform/logger.ts';
 import type { ObjectStorage } from './platform/storage/storage.ts';
 import type { MetricsRegistry } from './platform/metrics.ts';
+import type { Mailer } from './platform/mail/mailer.ts';
 
 export interface AppContext {
   config: AppConfig;
@@ -35,4 +36,6 @@ export interface AppContext {
   storage: ObjectStorage;
   /** Prometheus metrics served at /metrics. */
   metrics: MetricsRegistry;
+  /** SMTP client: pooled transports per client, closed when idle. */
+  mailer: Mailer;
 }

@@ -8,6 +8,7 @@ import { deliverCallbackJob, dispatchEventsJob, recordFailedActionJob, runWorkfl
 import { downloadMediaJob } from './media/index.ts';
 import { checkConferenceJob } from './meet/index.ts';
 import { reconcileSendJob, sendMessageJob, syncTemplatesJob } from './whatsapp/index.ts';
+import { sendCampaignJob } from './campaigns/index.ts';
 import { nightlyScoringJob, recalculateClientScoresJob } from './crm/index.ts';
 
 export const jobDefinitions: JobDefinition<any, AppContext>[] = [
@@ -21,6 +22,7 @@ export const jobDefinitions: JobDefinition<any, AppContext>[] = [
   sendMessageJob,
   reconcileSendJob,
   syncTemplatesJob,
+  sendCampaignJob,
   nightlyScoringJob,
   recalculateClientScoresJob,
 ];

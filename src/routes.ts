@@ -14,6 +14,7 @@ import { registerCrmRoutes } from './crm/index.ts';
 import { registerWhatsappInboundRoutes } from './whatsapp/inbound-routes.ts';
 import { registerWhatsappOutboundRoutes } from './whatsapp/index.ts';
 import { registerSandboxRoutes } from './sandbox/index.ts';
+import { registerCampaignRoutes } from './campaigns/index.ts';
 
 export async function registerRoutes(app: FastifyInstance, ctx: AppContext, auth: AuthHooks): Promise<void> {
   await registerHealthRoutes(app, ctx);
@@ -28,4 +29,5 @@ export async function registerRoutes(app: FastifyInstance, ctx: AppContext, auth
   await registerWhatsappInboundRoutes(app, ctx, auth);
   await registerWhatsappOutboundRoutes(app, ctx, auth);
   await registerSandboxRoutes(app, ctx, auth);
+  await registerCampaignRoutes(app, ctx, auth);
 }

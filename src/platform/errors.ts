@@ -48,6 +48,12 @@ export const statusByCode = {
   /** The WhatsApp simulator does not serve this client (it has a live token, or WHATSAPP_MODE=live). */
   SANDBOX_DISABLED: 409,
   RATE_LIMITED: 429,
+  /** Email: campaign lookups, state transitions, templates, suppression, delivery. */
+  CAMPAIGN_NOT_FOUND: 404,
+  CAMPAIGN_STATE_CONFLICT: 409,
+  TEMPLATE_VARIABLE_UNKNOWN: 422,
+  EMAIL_SUPPRESSED: 422,
+  EMAIL_SEND_FAILED: 502,
   INTERNAL: 500,
   /** The client has no tenant database registered (and auto-provisioning is off). */
   NO_TENANT_CONNECTION: 503,

@@ -8,12 +8,14 @@ import { sendWhatsappAction } from './send-whatsapp.ts';
 import { updateLeadAction } from './update-lead.ts';
 import { webhookAction } from './webhook.ts';
 import { createMeetAction } from '../../meet/index.ts';
+import { sendEmailAction } from '../../campaigns/index.ts';
 
 export const actionDefinitions: ActionDefinition[] = [
   sendWhatsappAction,
   updateLeadAction,
   webhookAction,
   createMeetAction,
+  sendEmailAction,
 ];
 
 export function findAction(type: string): ActionDefinition | undefined {

@@ -1,0 +1,12 @@
+// Minimal types for mailparser (no @types package in our registry): only what the tests use.
+declare module 'mailparser' {
+  export interface ParsedMail {
+    subject?: string;
+    text?: string;
+    html?: string | false;
+    messageId?: string;
+    headerLines: Array<{ key: string; line: string }>;
+    headers: Map<string, unknown>;
+  }
+  export function simpleParser(source: Buffer | string | NodeJS.ReadableStream): Promise<ParsedMail>;
+}
