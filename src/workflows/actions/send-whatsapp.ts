@@ -5,29 +5,9 @@
  */
 import { Type } from 'typebox';
 import { AppError } from '../../platform/errors.ts';
-import type { AppContext } from '../../context.ts';
+import { sendTemplateMessage } from '../../whatsapp/index.ts';
 import type { ActionDefinition } from './registry.ts';
 import { interpolate } from './registry.ts';
-
-export interface SendTemplateInput {
-  clientId: string;
-  phone: string;
-  templateName: string;
-  language?: string;
-  variables: string[];
-  idempotencyKey: string;
-  conversationId?: string;
-  actor: string;
-}
-type SendTemplateMessage = (ctx: AppContext, input: SendTemplateInput) => Promise<unknown>;
-
-// The outbound engine lands in src/whatsapp/index.ts; resolved at run time so this domain builds without it.
-const WHATSAPP_MODULE = '../../whatsapp/index.ts';
-async function loadSender(): Promise<SendTemplateMessage> {
-  const mod = (await import(WHATSAPP_MODULE).catch(() => ({}))) as { sendTemplateMessage?: SendTemplateMessage };
-  if (!mod.sendTemplateMessage) throw new Error('WhatsApp outbound sending is not available in this build');
-  return mod.sendTemplateMessage;
-}
 
 const ConfigSchema = Type.Object({
   templateName: Type.String({ minLength: 1, maxLength: 512 }),
@@ -39,9 +19,8 @@ export const sendWhatsappAction: ActionDefinition = {
   configSchema: ConfigSchema,
   async execute(input, config: { templateName: string; language?: string }) {
     if (!input.phone) throw new AppError('UNPROCESSABLE', { message: 'send_whatsapp needs a phone number' });
-    const send = await loadSender();
     const variables = input.variables.map((v) => interpolate(v, input.vars));
-    const result = await send(input.ctx, {
+    const result = await sendTemplateMessage(input.ctx, {
       clientId: input.clientId,
       phone: input.phone,
       templateName: config.templateName,
@@ -51,11 +30,8 @@ export const sendWhatsappAction: ActionDefinition = {
       conversationId: input.conversationId,
       actor: 'automation',
     });
-    const out = (result && typeof result === 'object' ? result : { result }) as Record<string, unknown>;
-    const vars: Record<string, string> = {};
-    for (const name of ['messageId', 'waMessageId', 'conversationId'] as const) {
-      if (typeof out[name] === 'string') vars[name] = out[name];
-    }
-    return { output: out, vars };
+    const vars: Record<string, string> = { messageId: result.messageId, conversationId: result.conversationId };
+    if (result.waMessageId) vars.waMessageId = result.waMessageId;
+    return { output: { ...result }, vars };
   },
 };
