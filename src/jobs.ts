@@ -9,7 +9,7 @@ import { downloadMediaJob } from './media/index.ts';
 import { checkConferenceJob } from './meet/index.ts';
 import { reconcileSendJob, sendMessageJob, syncTemplatesJob } from './whatsapp/index.ts';
 import { sendCampaignJob } from './campaigns/index.ts';
-import { nightlyScoringJob, recalculateClientScoresJob } from './crm/index.ts';
+import { checkFirstContactSlaJob, nightlyScoringJob, recalculateClientScoresJob } from './crm/index.ts';
 
 export const jobDefinitions: JobDefinition<any, AppContext>[] = [
   runWorkflowActionJob,
@@ -25,6 +25,7 @@ export const jobDefinitions: JobDefinition<any, AppContext>[] = [
   sendCampaignJob,
   nightlyScoringJob,
   recalculateClientScoresJob,
+  checkFirstContactSlaJob,
 ];
 
 /** Cron schedules: [job, cron expression (UTC)]. Each tick runs once across all instances. */
@@ -32,4 +33,5 @@ export const cronSchedules: Array<[JobDefinition<any, AppContext>, string]> = [
   [sweepEventsJob, '* * * * *'],
   [syncTemplatesJob, '17 3 * * *'],
   [nightlyScoringJob, '30 2 * * *'],
+  [checkFirstContactSlaJob, '* * * * *'],
 ];

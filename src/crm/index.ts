@@ -5,3 +5,4 @@ export { nightlyScoringJob, enqueueScoreRecalculations } from './scoring/nightly
 export { recalculateClientScoresJob } from './scoring/recalculate-client-scores.job.ts';
 export { recalculateClientScores } from './scoring/recalculate-client.ts';
 export { scoreOnEventSubscriber } from './scoring/score-on-event.ts';
+export { checkFirstContactSlaJob } from './sla/check-first-contact-sla.job.ts';

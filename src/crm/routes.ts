@@ -8,6 +8,7 @@ import { registerLeadRoutes } from './leads/routes.ts';
 import { registerPipelineRoutes } from './pipelines/routes.ts';
 import { registerTimelineRoutes } from './timeline/routes.ts';
 import { registerScoringRoutes } from './scoring/routes.ts';
+import { registerSlaRoutes } from './sla/routes.ts';
 
 export async function registerCrmRoutes(app: FastifyInstance, ctx: AppContext, auth: AuthHooks): Promise<void> {
   await registerFieldRoutes(app, ctx, auth);
@@ -16,4 +17,5 @@ export async function registerCrmRoutes(app: FastifyInstance, ctx: AppContext, a
   await registerPipelineRoutes(app, ctx, auth);
   await registerTimelineRoutes(app, ctx, auth);
   await registerScoringRoutes(app, ctx, auth);
+  await registerSlaRoutes(app, ctx, auth);
 }
