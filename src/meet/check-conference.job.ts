@@ -1,8 +1,10 @@
 /**
  * Background re-check of a Meet conference that was still `pending` when the
  * API call stopped waiting: read the event until it is ready (job retries with
- * backoff), then store the link and tell the dashboards (`meet.updated`).
+ * backoff), then store the link and tell the dashboards (`meet.updated`). A `failure`
+ * is asked for again once with a new requestId (stored, so it happens only once).
  */
+import { randomUUID } from 'node:crypto';
 import type { AppContext } from '../context.ts';
 import { defineJob } from '../platform/jobs/queue.ts';
 import { tenantDbById } from '../tenants/index.ts';
@@ -19,7 +21,13 @@ export const checkConferenceJob = defineJob<CheckConferenceData, AppContext>({
     const db = await tenantDbById(ctx, data.clientId);
     const row = await findMeetingByEventId(db, data.eventId);
     if (!row || row.status !== 'pending') return { skipped: true };
-    const state = await providerOf(ctx, data.clientId, row.provider).read(data.eventId);
+    const provider = providerOf(ctx, data.clientId, row.provider);
+    let state = await provider.read(data.eventId);
+    if (state.status === 'failed' && !row.conference_retried) {
+      const requestId = randomUUID();
+      await updateConference(db, data.eventId, { status: 'pending', meetUrl: null, meetingCode: null, htmlLink: null, requestId, retried: true });
+      state = await provider.retryConference(data.eventId, requestId);
+    }
     if (state.status === 'pending') throw new Error('Meet conference still pending');
     const updated = await updateConference(db, data.eventId, state);
     ctx.realtime.publish({ clientId: data.clientId, event: 'meet.updated', payload: presentMeeting(updated) });

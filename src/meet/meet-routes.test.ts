@@ -138,6 +138,22 @@ test('a conference still pending after the bounded wait is returned as pending a
   assert.ok(published.some((e) => e.event === 'meet.updated' && e.clientId === a.id && (e.payload as { eventId: string }).eventId === meeting.eventId));
 });
 
+test('the background job asks again once when the conference failed meanwhile', async () => {
+  google.pendingReads = 5;
+  const meeting = (await create(a, { idempotencyKey: 'booking-slow-failure' })).json();
+  google.pendingReads = 0;
+  assert.equal(meeting.status, 'pending');
+  const stored = google.events.get(meeting.eventId)!;
+  stored.event.conferenceData.createRequest.status.statusCode = 'failure';
+  stored.pendingReads = 0;
+  const result = await checkConferenceJob.handler({ clientId: a.id, eventId: meeting.eventId }, h.ctx, {} as never, { number: 1, isLast: false });
+  assert.deepEqual(result, { status: 'ready' });
+  assert.equal(google.count('PATCH', new RegExp(`/events/${meeting.eventId}$`)), 1);
+  const shown = (await h.app.inject({ method: 'GET', url: `/api/saas/meet/${meeting.eventId}`, headers: a.headers })).json();
+  assert.equal(shown.status, 'ready');
+  assert.ok(shown.meetUrl);
+});
+
 test('a failed conference is asked for again once with a new requestId', async () => {
   google.failConferences = 1;
   const res = await create(a, { idempotencyKey: 'booking-failure' });
@@ -251,8 +267,9 @@ test('invalid_grant marks the connection needs_reauth, publishes an event, answe
   assert.equal(again.statusCode, 409);
   assert.equal(tokenCalls(), before + 1, 'no refresh loop against a dead grant');
 
-  // Reconnecting replaces the token and clears needs_reauth.
+  // Reconnecting replaces the token (the old one is revoked) and clears needs_reauth.
   await connect(a, 'code-meet-a-2', { refreshToken: '1//refresh-token-clinic-a-2', accessToken: 'ya29.access-token-clinic-a-2' });
+  assert.ok(google.revoked.includes(REFRESH_A));
   assert.equal((await h.app.inject({ method: 'GET', url: '/api/auth/google/status', headers: a.headers })).json().connected, true);
   assert.equal((await create(a, { idempotencyKey: 'booking-reauth' })).statusCode, 201);
 });

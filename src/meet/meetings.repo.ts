@@ -18,6 +18,8 @@ export interface MeetingRow {
   time_zone: string;
   attendees: Attendee[];
   request_id: string;
+  /** A failed conference was already asked for again with a new requestId. */
+  conference_retried: boolean;
   meet_url: string | null;
   meeting_code: string | null;
   html_link: string | null;
@@ -71,12 +73,13 @@ export async function findMeetingByAppointment(db: Db, appointmentId: string): P
   return rows[0];
 }
 
-export async function updateConference(db: Db, eventId: string, input: { status: MeetingStatus; meetUrl: string | null; meetingCode: string | null; htmlLink: string | null; requestId?: string }): Promise<MeetingRow> {
+export async function updateConference(db: Db, eventId: string, input: { status: MeetingStatus; meetUrl: string | null; meetingCode: string | null; htmlLink: string | null; requestId?: string; retried?: boolean }): Promise<MeetingRow> {
   const { rows } = await db.query<MeetingRow>(
     `UPDATE meetings SET status = $2, meet_url = COALESCE($3, meet_url), meeting_code = COALESCE($4, meeting_code),
-       html_link = COALESCE($5, html_link), request_id = COALESCE($6, request_id), updated_at = now()
+       html_link = COALESCE($5, html_link), request_id = COALESCE($6, request_id),
+       conference_retried = conference_retried OR $7, updated_at = now()
      WHERE event_id = $1 RETURNING *`,
-    [eventId, input.status, input.meetUrl, input.meetingCode, input.htmlLink, input.requestId ?? null],
+    [eventId, input.status, input.meetUrl, input.meetingCode, input.htmlLink, input.requestId ?? null, input.retried ?? false],
   );
   return rows[0];
 }

@@ -33,7 +33,7 @@ export async function settleConference(ctx: AppContext, db: Db, clientId: string
     delay *= 2;
     state = await provider.read(eventId);
   }
-  const row = await updateConference(db, eventId, { ...state, requestId });
+  const row = await updateConference(db, eventId, { ...state, requestId, retried: requestId !== undefined });
   if (state.status === 'pending') {
     await ctx.queue.enqueue(checkConferenceJob, { clientId, eventId }, {
       key: `${clientId}:${eventId}`,
