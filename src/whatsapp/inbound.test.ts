@@ -234,6 +234,11 @@ describe('every fixture end to end', () => {
     assert.equal((await byType('system-user-changed-number.json')).type, 'system');
     assert.equal((await byType('reply-with-context.json')).reply_to_wa_id, 'wamid.HBgLMTU1NTAwMDAwMDIVAgARGBI0QTNCRkE0Qzg0MEZEREQ2MzMA');
 
+    // Media messages are handed to the archiver at once (a keyed job per message).
+    const { rows: jobs } = await h.ctx.controlDb.query(`SELECT data FROM pgboss.job WHERE name = 'media.download-media'`);
+    const queued = new Set(jobs.map((j) => j.data.mediaId));
+    for (const id of ['1000000000000101', '1000000000000102', '1000000000000103', '1000000000000104', '1000000000000105']) assert.ok(queued.has(id), `media ${id} queued`);
+
     // Contacts and leads: Ana, Bruno (re-keyed by the system message), Carla (from an ad).
     const { rows: contacts } = await dbA.query('SELECT wa_id, wa_user_id, name FROM contacts WHERE name IS NOT NULL ORDER BY name');
     assert.deepEqual([...new Set(contacts.map((c) => c.name))], ['Ana Souza', 'Bruno Lima', 'Carla Mendes']);
@@ -435,6 +440,21 @@ describe('routing and failures', () => {
     assert.equal(again.statusCode, 404);
     const noAuth = await h.app.inject({ method: 'POST', url: `/api/admin/webhooks/${dead.id}/replay` });
     assert.equal(noAuth.statusCode, 401);
+  });
+
+  test('routing follows a changed phone number at once (cache dropped on secret change)', async () => {
+    const body = JSON.parse(fixture('text.json', '100000000000099').toString('utf8'));
+    body.entry[0].changes[0].value.messages[0].id = 'wamid.after-number-change';
+    const raw = Buffer.from(JSON.stringify(body));
+    await deliver(raw);
+    assert.equal((await inboxRows()).at(-1)!.state, 'unroutable');
+    const res = await h.app.inject({ method: 'POST', url: `/api/clients/${b.code}/secrets`, headers: h.adminHeaders, payload: { whatsappPhoneNumberId: '100000000000099' } });
+    assert.equal(res.statusCode, 200);
+    const replay = await h.app.inject({ method: 'POST', url: `/api/admin/webhooks/${(await inboxRows()).at(-1)!.id}/replay`, headers: h.adminHeaders });
+    assert.equal(replay.statusCode, 200);
+    await settle();
+    assert.ok(await messageByWamid(dbB, 'wamid.after-number-change'));
+    await h.app.inject({ method: 'POST', url: `/api/clients/${b.code}/secrets`, headers: h.adminHeaders, payload: { whatsappPhoneNumberId: '100000000000002' } });
   });
 
   test('value.errors are recorded for the client, not as messages', async () => {
