@@ -62,6 +62,35 @@ export async function publishProgress(ctx: AppContext, db: pg.Pool, clientId: st
   ctx.realtime.publish({ clientId, event: 'campaign.progress', payload: { campaignId, status: campaign.status, pauseReason: campaign.pause_reason, counts } });
 }
 
+/**
+ * Buffers outcomes and writes them in small groups (at most `maxRows` or `delayMs` late),
+ * so a crash loses at most a few milliseconds of results (those rows become `unknown`).
+ */
+class OutcomeWriter {
+  private pending: SendOutcome[] = [];
+  private timer?: NodeJS.Timeout;
+  private writing: Promise<void> = Promise.resolve();
+  private readonly flushGroup: (group: SendOutcome[]) => Promise<void>;
+
+  constructor(flushGroup: (group: SendOutcome[]) => Promise<void>) {
+    this.flushGroup = flushGroup;
+  }
+
+  add(outcome: SendOutcome): void {
+    this.pending.push(outcome);
+    if (this.pending.length >= 25) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), 20);
+  }
+
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const group = this.pending.splice(0);
+    if (group.length) this.writing = this.writing.then(() => this.flushGroup(group));
+    return this.writing;
+  }
+}
+
 /** Runs a campaign until it is done, paused, waiting, or out of time budget. */
 export async function runCampaign(ctx: AppContext, clientId: string, campaignId: string, options: RunCampaignOptions = {}): Promise<void> {
   const db = await tenantDbById(ctx, clientId);
@@ -75,12 +104,39 @@ export async function runCampaign(ctx: AppContext, clientId: string, campaignId:
   const sender = await loadSender(ctx, clientId);
   await publishProgress(ctx, db, clientId, campaignId);
 
+  // Up to `window` recipients are claimed-but-unfinished at any time (that bounds what a crash can leave `unknown`).
+  const window = Math.max(2, Math.min(mail.batchSize, mail.concurrency * 4));
+  const inflight = new Set<Promise<void>>();
+  let stopped = false;
+  let lastProgress = Date.now();
+  const writer = new OutcomeWriter(async (group) => {
+    await writeOutcomes(db, group.map((o) => o.outcome));
+    if (await applyConsequences(ctx, db, clientId, campaignId, group)) stopped = true;
+  });
+  const drain = async () => {
+    await Promise.all(inflight);
+    await writer.flush();
+  };
+
   for (;;) {
+    if (inflight.size > window / 2) {
+      await Promise.race(inflight);
+      continue;
+    }
+    if (Date.now() - lastProgress > 500) {
+      lastProgress = Date.now();
+      await publishProgress(ctx, db, clientId, campaignId);
+    }
     campaign = await findCampaign(db, campaignId);
-    if (!campaign || campaign.status !== 'sending') return;
+    if (stopped || !campaign || campaign.status !== 'sending') {
+      await drain();
+      await publishProgress(ctx, db, clientId, campaignId);
+      return;
+    }
     const limits = { perSecond: campaign.rate_per_second ?? mail.ratePerSecond, perDay: campaign.rate_per_day ?? mail.ratePerDay };
+    const want = window - inflight.size;
     const batch = await withTransaction(db, async (tx) => {
-      const plan = await planSlots(tx, mail.batchSize, limits);
+      const plan = await planSlots(tx, want, limits, Math.min(1000, 1000 * window / Math.max(1, limits.perSecond)));
       if (plan.count === 0 && plan.waitUntil) return { waitUntil: plan.waitUntil, claimed: [] as ClaimedRecipient[], slots: [] as number[] };
       const claimed = await claimRecipients(tx, campaignId, plan.count);
       const slots = await commitSlots(tx, plan, claimed.filter((r) => r.status === 'sending').length);
@@ -88,14 +144,24 @@ export async function runCampaign(ctx: AppContext, clientId: string, campaignId:
     });
     const outOfTime = Date.now() - startedAt > budgetMs;
     if (batch.waitUntil) {
+      if (inflight.size > 0) {
+        await Promise.race([...inflight, sleep(batch.waitUntil.getTime() - Date.now())]);
+        continue;
+      }
       if (batch.waitUntil.getTime() - Date.now() <= 1500 && !outOfTime) {
         await sleep(batch.waitUntil.getTime() - Date.now());
         continue;
       }
+      await drain();
       await continueCampaign(ctx, db, clientId, campaignId, batch.waitUntil);
       return;
     }
     if (batch.claimed.length === 0) {
+      if (inflight.size > 0) {
+        await Promise.race(inflight);
+        continue;
+      }
+      await writer.flush();
       const counts = await countRecipients(db, campaignId);
       if (counts.queued + counts.deferred + counts.sending === 0) {
         const finished = await db.query("UPDATE email_campaigns SET status = 'finished', finished_at = now(), updated_at = now() WHERE id = $1 AND status = 'sending'", [campaignId]);
@@ -116,11 +182,13 @@ export async function runCampaign(ctx: AppContext, clientId: string, campaignId:
       return;
     }
     const sending = batch.claimed.filter((r) => r.status === 'sending');
-    const outcomes = await sendBatch(ctx, db, clientId, campaign, sender, sending, batch.slots);
-    await writeOutcomes(db, outcomes.map((o) => o.outcome));
-    await applyConsequences(ctx, db, clientId, campaign, outcomes);
-    await publishProgress(ctx, db, clientId, campaignId);
-    if (Date.now() - startedAt > budgetMs) {
+    sending.forEach((row, i) => {
+      const task = sendOne(ctx, db, clientId, campaign!, sender, row, batch.slots[i]).then((o) => writer.add(o));
+      inflight.add(task);
+      void task.finally(() => inflight.delete(task));
+    });
+    if (outOfTime) {
+      await drain();
       await continueCampaign(ctx, db, clientId, campaignId);
       return;
     }
@@ -133,54 +201,55 @@ interface SendOutcome {
   failure?: SmtpFailure;
 }
 
-async function sendBatch(ctx: AppContext, db: pg.Pool, clientId: string, campaign: CampaignRow, sender: Sender, rows: ClaimedRecipient[], slots: number[]): Promise<SendOutcome[]> {
+async function sendOne(ctx: AppContext, db: pg.Pool, clientId: string, campaign: CampaignRow, sender: Sender, row: ClaimedRecipient, slot: number): Promise<SendOutcome> {
   const mail = ctx.config.mail;
-  return Promise.all(rows.map(async (row, i) => {
-    const message = composeCampaignMessage(ctx, clientId, campaign, sender, { recipientId: row.id, email: row.email, vars: row.vars });
-    const wait = slots[i] - Date.now();
-    if (wait > 0) await sleep(wait);
-    try {
-      const result = await deliver(ctx, db, clientId, sender, message, { kind: 'campaign', campaignId: campaign.id });
-      return { email: row.email, outcome: { id: row.id, status: 'sent', messageId: result.messageId, code: '250', error: null, attempt: 1, nextAttemptAt: null } };
-    } catch (err) {
-      const failure = classifySmtpError(err);
-      const base = { id: row.id, messageId: message.messageId, code: failure.responseCode ? String(failure.responseCode) : failure.code, error: failure.reason };
-      let outcome: RecipientOutcome;
-      switch (failure.kind) {
-        case 'transient': {
-          const attempts = row.attempts + 1;
-          outcome = attempts >= mail.maxAttempts
-            ? { ...base, status: 'failed', attempt: 1, nextAttemptAt: null, error: `gave up after ${attempts} attempts: ${failure.reason}` }
-            : { ...base, status: 'deferred', attempt: 1, nextAttemptAt: new Date(Date.now() + mail.retryBaseSeconds * 1000 * 3 ** (attempts - 1)) };
-          break;
-        }
-        case 'uncertain': outcome = { ...base, status: 'unknown', attempt: 1, nextAttemptAt: null }; break;
-        case 'bad_address': outcome = { ...base, status: 'bounced', attempt: 1, nextAttemptAt: null }; break;
-        case 'policy': outcome = { ...base, status: 'failed', attempt: 1, nextAttemptAt: null }; break;
-        // Not this recipient's fault: back to the queue, the attempt does not count.
-        case 'auth': case 'quota': outcome = { ...base, status: 'queued', attempt: 0, nextAttemptAt: null }; break;
+  const message = composeCampaignMessage(ctx, clientId, campaign, sender, { recipientId: row.id, email: row.email, vars: row.vars });
+  const wait = slot - Date.now();
+  if (wait > 0) await sleep(wait);
+  try {
+    const result = await deliver(ctx, db, clientId, sender, message, { kind: 'campaign', campaignId: campaign.id });
+    return { email: row.email, outcome: { id: row.id, status: 'sent', messageId: result.messageId, code: '250', error: null, attempt: 1, nextAttemptAt: null } };
+  } catch (err) {
+    const failure = classifySmtpError(err);
+    const base = { id: row.id, messageId: message.messageId, code: failure.responseCode ? String(failure.responseCode) : failure.code, error: failure.reason };
+    let outcome: RecipientOutcome;
+    switch (failure.kind) {
+      case 'transient': {
+        const attempts = row.attempts + 1;
+        outcome = attempts >= mail.maxAttempts
+          ? { ...base, status: 'failed', attempt: 1, nextAttemptAt: null, error: `gave up after ${attempts} attempts: ${failure.reason}` }
+          : { ...base, status: 'deferred', attempt: 1, nextAttemptAt: new Date(Date.now() + mail.retryBaseSeconds * 1000 * 3 ** (attempts - 1)) };
+        break;
       }
-      return { email: row.email, outcome, failure };
+      case 'uncertain': outcome = { ...base, status: 'unknown', attempt: 1, nextAttemptAt: null }; break;
+      case 'bad_address': outcome = { ...base, status: 'bounced', attempt: 1, nextAttemptAt: null }; break;
+      case 'policy': outcome = { ...base, status: 'failed', attempt: 1, nextAttemptAt: null }; break;
+      // Not this recipient's fault: back to the queue, the attempt does not count.
+      case 'auth': case 'quota': outcome = { ...base, status: 'queued', attempt: 0, nextAttemptAt: null }; break;
     }
-  }));
+    return { email: row.email, outcome, failure };
+  }
 }
 
-async function applyConsequences(ctx: AppContext, db: pg.Pool, clientId: string, campaign: CampaignRow, outcomes: SendOutcome[]): Promise<void> {
+/** Suppresses hard bounces; pauses the campaign on auth/TLS failures and the client on quota replies. @returns true when the campaign was paused */
+async function applyConsequences(ctx: AppContext, db: pg.Pool, clientId: string, campaignId: string, outcomes: SendOutcome[]): Promise<boolean> {
   for (const o of outcomes) {
-    if (o.outcome.status === 'bounced') await addSuppression(db, o.email, 'hard_bounce', `campaign:${campaign.id}`);
+    if (o.outcome.status === 'bounced') await addSuppression(db, o.email, 'hard_bounce', `campaign:${campaignId}`);
   }
   const auth = outcomes.find((o) => o.failure?.kind === 'auth');
   if (auth) {
     await ctx.mailer.evict(clientId);
-    await db.query("UPDATE email_campaigns SET status = 'paused', pause_reason = $2, updated_at = now() WHERE id = $1 AND status = 'sending'",
-      [campaign.id, `SMTP settings refused (${auth.failure!.code}): ${auth.failure!.reason}`.slice(0, 500)]);
-    ctx.logger.warn({ clientId, campaignId: campaign.id, code: auth.failure!.code }, 'campaign paused: SMTP authentication/TLS failed');
-    return;
+    const paused = await db.query("UPDATE email_campaigns SET status = 'paused', pause_reason = $2, updated_at = now() WHERE id = $1 AND status = 'sending'",
+      [campaignId, `SMTP settings refused (${auth.failure!.code}): ${auth.failure!.reason}`.slice(0, 500)]);
+    if (paused.rowCount) ctx.logger.warn({ clientId, campaignId, code: auth.failure!.code }, 'campaign paused: SMTP authentication/TLS failed');
+    return true;
   }
   const quota = outcomes.find((o) => o.failure?.kind === 'quota');
   if (quota) {
     const until = nextUtcMidnight(Date.now());
     await pauseClientSending(db, until, `Provider sending limit reached: ${quota.failure!.reason}`);
-    ctx.logger.warn({ clientId, campaignId: campaign.id, until }, 'client sending paused: provider quota reached');
+    ctx.logger.warn({ clientId, campaignId, until }, 'client sending paused: provider quota reached');
+    // Keep going: the next slot plan sees the pause and schedules the continuation for when it ends.
   }
+  return false;
 }
