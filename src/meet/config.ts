@@ -31,7 +31,11 @@ export function readGoogleConfig(env: EnvReader) {
     }),
     conferencePollMs: env.int('GOOGLE_CONFERENCE_POLL_MS', {
       default: 1000, min: 1, max: 60_000,
-      doc: 'First delay before re-reading an event whose Meet conference is still pending (then doubled, 4 reads); still pending after that, a background job re-checks.',
+      doc: 'First delay before re-reading an event whose Meet conference is still pending (then doubled, 3 reads); still pending after that, a background job re-checks.',
+    }),
+    connectLinkRequired: env.bool('GOOGLE_CONNECT_LINK_REQUIRED', {
+      default: false,
+      doc: 'true: /api/auth/google/connect only accepts links issued by POST /api/auth/google/connect-link (client key), so knowing a client code is not enough to attach a Google account to it. false keeps the runbook\'s bare ?clientCode= link working.',
     }),
     requestTimeoutMs: env.int('GOOGLE_REQUEST_TIMEOUT_MS', { default: 10_000, min: 100, max: 120_000, doc: 'Timeout of each call to Google.' }),
   };

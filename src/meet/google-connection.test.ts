@@ -171,3 +171,30 @@ test('tokens never appear in logs', () => {
   const all = h.logs.join('\n');
   for (const secret of [TOKEN_RESPONSE.refresh_token, TOKEN_RESPONSE.access_token, '1//refresh-b', 'ya29.access-b']) assert.ok(!all.includes(secret), 'token leaked into logs');
 });
+
+test('with GOOGLE_CONNECT_LINK_REQUIRED only an issued link for that client starts consent', async () => {
+  h.ctx.config.google.connectLinkRequired = true;
+  try {
+    const bare = await h.app.inject({ method: 'GET', url: `/api/auth/google/connect?clientCode=${a.code}` });
+    assert.equal(bare.statusCode, 403);
+    assert.match(bare.body, /not valid for this client/);
+    const issued = await h.app.inject({ method: 'POST', url: '/api/auth/google/connect-link', headers: a.headers });
+    assert.equal(issued.statusCode, 200);
+    const link = new URL(issued.json().url);
+    assert.equal(`${link.origin}${link.pathname}`, 'https://ecodrix.test/api/auth/google/connect');
+    const ok = await h.app.inject({ method: 'GET', url: `${link.pathname}${link.search}` });
+    assert.equal(ok.statusCode, 302);
+    const otherClient = await h.app.inject({ method: 'GET', url: `/api/auth/google/connect?clientCode=${b.code}&t=${link.searchParams.get('t')}` });
+    assert.equal(otherClient.statusCode, 403);
+    const { state } = await startConsentState();
+    const stateAsLink = await h.app.inject({ method: 'GET', url: `/api/auth/google/connect?clientCode=${a.code}&t=${encodeURIComponent(state)}` });
+    assert.equal(stateAsLink.statusCode, 403, 'an OAuth state is not a connect-link token');
+  } finally {
+    h.ctx.config.google.connectLinkRequired = false;
+  }
+  assert.equal((await h.app.inject({ method: 'POST', url: '/api/auth/google/connect-link' })).statusCode, 401);
+});
+
+async function startConsentState() {
+  return { state: signState(h.ctx.keyring, a.id, 600).state };
+}

@@ -18,7 +18,7 @@ import { page } from './pages.ts';
 import { presentMeeting } from './present-meeting.ts';
 import { rescheduleMeeting } from './reschedule-meeting.ts';
 import { CallbackQuery, ConnectQuery, CreateMeetingBody, EventIdParams, GoogleStatusView, MeetingView, RescheduleBody } from './schema.ts';
-import { startGoogleConnection, STATE_TTL_SECONDS } from './start-google-connection.ts';
+import { issueConnectLink, startGoogleConnection, STATE_TTL_SECONDS } from './start-google-connection.ts';
 
 const NONCE_COOKIE = 'ecx_google_oauth';
 const COOKIE_PATH = '/api/auth/google';
@@ -45,14 +45,15 @@ export async function registerMeetRoutes(app: FastifyInstance, ctx: AppContext, 
   app.get('/api/auth/google/connect', {
     schema: { ...oauthTags, summary: 'Start a client\'s Google consent (open in a browser as the client\'s Google account)', querystring: ConnectQuery },
   }, async (request, reply) => {
-    const { clientCode } = request.query as ConnectQuery;
+    const { clientCode, t } = request.query as ConnectQuery;
     try {
-      const started = await startGoogleConnection(ctx, clientCode);
+      const started = await startGoogleConnection(ctx, clientCode, t);
       reply.header('set-cookie', `${NONCE_COOKIE}=${started.nonce}; Path=${COOKIE_PATH}; Max-Age=${STATE_TTL_SECONDS}; HttpOnly; SameSite=Lax${secureCookie}`);
       return reply.status(302).header('cache-control', 'no-store').redirect(started.consentUrl);
     } catch (err) {
       if (isAppError(err, 'CLIENT_NOT_FOUND')) return html(reply, 404, page('Unknown client', [`No client has the code "${clientCode}". Check the link you were given.`], 'failure'));
       if (isAppError(err, 'GOOGLE_NOT_CONFIGURED')) return html(reply, 503, page('Google is not configured', [err.message], 'failure'));
+      if (isAppError(err, 'FORBIDDEN')) return html(reply, 403, page('Connect link not valid', [err.message], 'failure'));
       throw err;
     }
   });
@@ -79,6 +80,11 @@ export async function registerMeetRoutes(app: FastifyInstance, ctx: AppContext, 
     preHandler: auth.tenant,
     schema: { ...tenantGoogle, summary: 'This client\'s Google connection: connected, account, scopes, needs re-auth', response: { 200: GoogleStatusView, ...errors } },
   }, async (request) => googleConnectionStatus(ctx, request.client!));
+
+  app.post('/api/auth/google/connect-link', {
+    preHandler: auth.tenant,
+    schema: { ...tenantGoogle, summary: 'A signed connect link for this client (valid 24 h; the only kind accepted when GOOGLE_CONNECT_LINK_REQUIRED=true)', response: { 200: Type.Object({ url: Type.String(), expiresAt: Type.String() }), ...errors } },
+  }, async (request) => issueConnectLink(ctx, request.client!));
 
   app.delete('/api/auth/google/connection', {
     preHandler: auth.tenant,

@@ -1,7 +1,10 @@
 /** Request and response schemas of the meet routes. */
 import { Type, type Static } from 'typebox';
 
-export const ConnectQuery = Type.Object({ clientCode: Type.String({ minLength: 1, maxLength: 100 }) });
+export const ConnectQuery = Type.Object({
+  clientCode: Type.String({ minLength: 1, maxLength: 100 }),
+  t: Type.Optional(Type.String({ maxLength: 1024, description: 'Token from POST /api/auth/google/connect-link (required when GOOGLE_CONNECT_LINK_REQUIRED=true)' })),
+});
 export type ConnectQuery = Static<typeof ConnectQuery>;
 
 export const CallbackQuery = Type.Object({
