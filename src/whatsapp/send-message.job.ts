@@ -37,8 +37,8 @@ function publish(ctx: AppContext, clientId: string, row: OutboundRow | undefined
 
 /** After the wamid is stored: statuses that arrived first (parked) are applied now. */
 async function afterSent(ctx: AppContext, clientId: string, db: pg.Pool, row: OutboundRow): Promise<void> {
-  await applyRecordedStatuses(db, row.wa_message_id!);
-  publish(ctx, clientId, await findOutbound(db, row.id));
+  const change = await applyRecordedStatuses(db, row.wa_message_id!);
+  publish(ctx, clientId, change ? await findOutbound(db, row.id) : row);
 }
 
 export async function performSend(ctx: AppContext, data: SendJobData): Promise<Record<string, unknown>> {
