@@ -9,7 +9,7 @@ import { downloadMediaJob } from './media/index.ts';
 import { checkConferenceJob } from './meet/index.ts';
 import { reconcileSendJob, sendMessageJob, syncTemplatesJob } from './whatsapp/index.ts';
 import { sendCampaignJob } from './campaigns/index.ts';
-import { checkFirstContactSlaJob, nightlyScoringJob, recalculateClientScoresJob } from './crm/index.ts';
+import { checkFirstContactSlaJob, nightlyScoringJob, recalculateClientScoresJob, scheduleAppointmentRemindersJob } from './crm/index.ts';
 
 export const jobDefinitions: JobDefinition<any, AppContext>[] = [
   runWorkflowActionJob,
@@ -26,6 +26,7 @@ export const jobDefinitions: JobDefinition<any, AppContext>[] = [
   nightlyScoringJob,
   recalculateClientScoresJob,
   checkFirstContactSlaJob,
+  scheduleAppointmentRemindersJob,
 ];
 
 /** Cron schedules: [job, cron expression (UTC)]. Each tick runs once across all instances. */
@@ -34,4 +35,5 @@ export const cronSchedules: Array<[JobDefinition<any, AppContext>, string]> = [
   [syncTemplatesJob, '17 3 * * *'],
   [nightlyScoringJob, '30 2 * * *'],
   [checkFirstContactSlaJob, '* * * * *'],
+  [scheduleAppointmentRemindersJob, '* * * * *'],
 ];

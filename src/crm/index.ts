@@ -6,3 +6,4 @@ export { recalculateClientScoresJob } from './scoring/recalculate-client-scores.
 export { recalculateClientScores } from './scoring/recalculate-client.ts';
 export { scoreOnEventSubscriber } from './scoring/score-on-event.ts';
 export { checkFirstContactSlaJob } from './sla/check-first-contact-sla.job.ts';
+export { scheduleAppointmentRemindersJob } from './appointments/schedule-appointment-reminders.job.ts';

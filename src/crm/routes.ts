@@ -9,6 +9,7 @@ import { registerPipelineRoutes } from './pipelines/routes.ts';
 import { registerTimelineRoutes } from './timeline/routes.ts';
 import { registerScoringRoutes } from './scoring/routes.ts';
 import { registerSlaRoutes } from './sla/routes.ts';
+import { registerAppointmentRoutes } from './appointments/routes.ts';
 
 export async function registerCrmRoutes(app: FastifyInstance, ctx: AppContext, auth: AuthHooks): Promise<void> {
   await registerFieldRoutes(app, ctx, auth);
@@ -18,4 +19,5 @@ export async function registerCrmRoutes(app: FastifyInstance, ctx: AppContext, a
   await registerTimelineRoutes(app, ctx, auth);
   await registerScoringRoutes(app, ctx, auth);
   await registerSlaRoutes(app, ctx, auth);
+  await registerAppointmentRoutes(app, ctx, auth);
 }

@@ -22,7 +22,7 @@ async function timeline(db: Db, contactId: string, leadId: string | null, phone:
        FROM messages m WHERE m.contact_id = $1`,
     `SELECT a.occurred_at, a.type, a.id::text, a.summary, a.data, a.actor FROM activities a WHERE a.lead_id = $2
      UNION ALL
-     SELECT a.occurred_at, a.type, a.id::text, a.summary, a.data, a.actor FROM activities a WHERE a.contact_id = $1 AND a.lead_id IS DISTINCT FROM $2`,
+     SELECT a.occurred_at, a.type, a.id::text, a.summary, a.data, a.actor FROM activities a WHERE a.contact_id = $1 AND ($2::uuid IS NULL OR a.lead_id IS DISTINCT FROM $2::uuid)`,
     `SELECT ap.created_at, 'appointment', ap.id::text, ap.title || ' (' || ap.status || ') at ' || to_char(ap.starts_at AT TIME ZONE ap.timezone, 'YYYY-MM-DD HH24:MI') || ' ' || ap.timezone,
             jsonb_build_object('status', ap.status, 'startsAt', ap.starts_at, 'endsAt', ap.ends_at, 'timezone', ap.timezone, 'location', ap.location, 'meetingUrl', ap.meeting_url), NULL
        FROM appointments ap WHERE ap.contact_id = $1`,
