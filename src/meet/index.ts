@@ -6,9 +6,13 @@
  *   createMeetingForAppointment(ctx, { clientId, appointmentId, title, start, end, timeZone, attendees? })
  *   rescheduleMeeting(ctx, { clientId, appointmentId, start, end })
  *   cancelMeeting(ctx, { clientId, appointmentId })
+ *   syncAppointmentMeeting(ctx, { clientId, appointmentId, start, end, timeZone?, cancelled? })  (no-op without a meeting)
  */
 import type { AppContext } from '../context.ts';
+import { isAppError } from '../platform/errors.ts';
+import { cancelMeeting } from './cancel-meeting.ts';
 import { createMeeting, type CreateMeetingInput } from './create-meeting.ts';
+import { rescheduleMeeting } from './reschedule-meeting.ts';
 import type { MeetingView } from './present-meeting.ts';
 
 export { registerMeetRoutes } from './routes.ts';
@@ -27,4 +31,30 @@ export interface AppointmentMeetingInput extends Omit<CreateMeetingInput, 'appoi
 /** The appointment's meeting (created once: calling again returns the same meeting). */
 export async function createMeetingForAppointment(ctx: AppContext, input: AppointmentMeetingInput): Promise<MeetingView> {
   return createMeeting(ctx, { ...input, idempotencyKey: `appointment:${input.appointmentId}` });
+}
+
+export interface SyncAppointmentMeetingInput {
+  clientId: string;
+  appointmentId: string;
+  /** The appointment was cancelled: cancel its meeting. */
+  cancelled?: boolean;
+  start?: string | Date;
+  end?: string | Date;
+  timeZone?: string;
+}
+
+/**
+ * Keeps an appointment's meeting in step after the appointment changed: cancels it, or moves it to
+ * `start`/`end`. Returns null (and does nothing) when the appointment has no meeting, so the CRM can
+ * call it after every reschedule or cancellation.
+ */
+export async function syncAppointmentMeeting(ctx: AppContext, input: SyncAppointmentMeetingInput): Promise<MeetingView | null> {
+  try {
+    if (input.cancelled) return await cancelMeeting(ctx, { clientId: input.clientId, appointmentId: input.appointmentId });
+    if (input.start === undefined || input.end === undefined) return null;
+    return await rescheduleMeeting(ctx, { clientId: input.clientId, appointmentId: input.appointmentId, start: input.start, end: input.end, timeZone: input.timeZone });
+  } catch (err) {
+    if (isAppError(err, 'MEETING_NOT_FOUND')) return null;
+    throw err;
+  }
 }

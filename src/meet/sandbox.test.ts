@@ -4,7 +4,7 @@ import { startTestApp, type TestApp, type TestClient } from '../../test/harness.
 import { tenantDbById } from '../tenants/index.ts';
 import { startReceiver, waitFor, type Receiver } from '../workflows/test-support/receiver.ts';
 import { createMeetAction } from './create-meet.action.ts';
-import { cancelMeeting, createMeetingForAppointment, rescheduleMeeting } from './index.ts';
+import { cancelMeeting, createMeetingForAppointment, rescheduleMeeting, syncAppointmentMeeting } from './index.ts';
 
 let h: TestApp;
 let a: TestClient;
@@ -72,6 +72,14 @@ test('appointment helpers are idempotent: one meeting per appointment, moved and
   assert.equal((await cancelMeeting(h.ctx, { clientId: a.id, appointmentId: 'appt-42' })).status, 'cancelled');
   assert.equal((await cancelMeeting(h.ctx, { clientId: a.id, appointmentId: 'appt-42' })).status, 'cancelled');
   await assert.rejects(cancelMeeting(h.ctx, { clientId: b.id, appointmentId: 'appt-42' }), /Meeting not found/);
+
+  // The CRM hook: a no-op for appointments without a meeting, else move/cancel.
+  assert.equal(await syncAppointmentMeeting(h.ctx, { clientId: a.id, appointmentId: 'appt-none', start: '2026-12-06T09:00:00Z', end: '2026-12-06T10:00:00Z' }), null);
+  assert.equal(await syncAppointmentMeeting(h.ctx, { clientId: a.id, appointmentId: 'appt-none', cancelled: true }), null);
+  await createMeetingForAppointment(h.ctx, { ...input, appointmentId: 'appt-43' });
+  const synced = await syncAppointmentMeeting(h.ctx, { clientId: a.id, appointmentId: 'appt-43', start: '2026-12-07T09:00:00Z', end: '2026-12-07T09:30:00Z' });
+  assert.equal(synced?.start, '2026-12-07T09:00:00.000Z');
+  assert.equal((await syncAppointmentMeeting(h.ctx, { clientId: a.id, appointmentId: 'appt-43', cancelled: true }))?.status, 'cancelled');
 });
 
 test('create_meet action exposes meetCode and meetUrl for the next actions, same meeting on retry', async () => {
