@@ -10,6 +10,7 @@ import type { AppContext } from '../context.ts';
 import { AppError } from '../platform/errors.ts';
 import { ErrorBodySchema } from '../platform/http/errors.ts';
 import { assertAllowedUrl } from '../platform/http/safe-fetch.ts';
+import { registerJobAdminRoutes } from './admin-routes.ts';
 import { listWorkflowJobs, showWorkflowJob } from './job-history.ts';
 import {
   createAutomation, createWorkflowDefinition, listDefinitions, removeDefinition, setDefinitionActive, showDefinition, updateDefinition,
@@ -71,6 +72,7 @@ export async function registerWorkflowRoutes(app: FastifyInstance, ctx: AppConte
     body: AutomationBody, patch: AutomationPatch, view: AutomationView,
     create: (db, body) => createAutomation(db, body as AutomationBody),
   });
+  await registerJobAdminRoutes(app, ctx, auth);
 }
 
 function strictBody(body: unknown): void {

@@ -158,12 +158,12 @@ export async function failAttempt(db: Db, id: string, attempt: number, error: st
   return rowCount === 1;
 }
 
-/** Marks a job failed whatever attempt it was on (dead letter: the queue gave up). */
-export async function failJobFinally(db: Db, id: string, generation: number, error: string): Promise<WorkflowJobRow | undefined> {
+/** Marks a running job failed whatever attempt it was on (dead letter: the queue gave up on an expired attempt; operator kill). */
+export async function failJobFinally(db: Db, id: string, generation: number, error: string, from: WorkflowJobStatus[] = ['processing']): Promise<WorkflowJobRow | undefined> {
   const { rows } = await db.query<WorkflowJobRow>(
     `UPDATE workflow_jobs SET status = 'failed', last_error = coalesce(last_error, $3), finished_at = now(), updated_at = now()
-     WHERE id = $1 AND generation = $2 AND status IN ('pending', 'processing') RETURNING *`,
-    [id, generation, error],
+     WHERE id = $1 AND generation = $2 AND status = ANY($4) RETURNING *`,
+    [id, generation, error, from],
   );
   await db.query(`UPDATE workflow_job_attempts SET outcome = 'failed', error = coalesce(error, $2), finished_at = now() WHERE job_id = $1 AND outcome = 'running'`, [id, error]);
   return rows[0];

@@ -342,8 +342,7 @@ describe('domain events', () => {
       return rows[0].stage === 'contacted' ? rows[0] : undefined;
     }, { what: 'lead moved by the automation' });
     assert.deepEqual(lead.tags, ['auto-welcomed']);
-    const { rows } = await db.query('SELECT dispatched_at FROM domain_events WHERE id = $1', [eventId]);
-    assert.ok(rows[0].dispatched_at);
+    await waitFor(async () => (await db.query('SELECT 1 FROM domain_events WHERE id = $1 AND dispatched_at IS NOT NULL', [eventId])).rows.length === 1, { what: 'event marked dispatched' });
     const jobs = await api(b, 'GET', '/api/saas/workflows/jobs?trigger=lead_captured');
     const mine = jobs.body.items.filter((j: { metadata: { eventId?: number } | null }) => j.metadata?.eventId === eventId);
     assert.equal(mine.length, 1);
@@ -382,5 +381,70 @@ describe('domain events', () => {
     const { rows } = await db.query('SELECT id, dispatch_attempts, dispatch_error FROM domain_events WHERE id = $1', [ids[1]]);
     assert.equal(rows[0].dispatch_attempts, MAX_EVENT_ATTEMPTS - 1);
     assert.match(rows[0].dispatch_error, /boom/);
+  });
+});
+
+describe('admin job routes', () => {
+  async function admin(method: 'GET' | 'POST', url: string) {
+    const r = await h.app.inject({ method, url, headers: h.adminHeaders });
+    return { status: r.statusCode, body: r.json() };
+  }
+  async function queueJobOf(client: TestClient, id: string): Promise<string> {
+    const db = await tenantDbById(h.ctx, client.id);
+    return (await db.query('SELECT queue_job_id FROM workflow_jobs WHERE id = $1', [id])).rows[0].queue_job_id;
+  }
+
+  it('shows counts by queue and state, lists and shows jobs, and needs the admin key', async () => {
+    const stats = await admin('GET', '/api/admin/jobs/stats');
+    assert.equal(stats.status, 200);
+    const runs = stats.body.queues.find((q: { name: string }) => q.name === 'workflows.run-action');
+    assert.ok(runs.completed >= 1 && runs.failed >= 1, JSON.stringify(runs));
+    assert.equal(typeof stats.body.stuck, 'number');
+    const failed = await admin('GET', '/api/admin/jobs?queue=workflows.run-action&state=failed');
+    assert.ok(failed.body.items.length >= 1);
+    const shown = await admin('GET', `/api/admin/jobs/${failed.body.items[0].id}`);
+    assert.equal(shown.body.state, 'failed');
+    assert.deepEqual(Object.keys(shown.body.data).sort(), ['clientId', 'generation', 'jobId']);
+    assert.equal((await admin('GET', '/api/admin/jobs/00000000-0000-4000-8000-000000000000')).status, 404);
+    assert.equal((await admin('GET', '/api/admin/jobs/stuck')).status, 200);
+    const asTenant = await h.app.inject({ method: 'GET', url: '/api/admin/jobs/stats', headers: a.headers });
+    assert.equal(asTenant.statusCode, 401);
+  });
+
+  it('retries a failed workflow job, cancels and kills pending ones, and keeps the job history in step', async () => {
+    // A webhook that fails three times, then (after the operator fixes the receiver) a retry succeeds.
+    const path = `/retry-${randomBytes(4).toString('hex')}`;
+    let broken = true;
+    const prev = rx.respond;
+    rx.respond = (req, i) => (req.path === path ? { status: broken ? 500 : 200 } : prev(req, i));
+    await automation(a, 'appointment_confirmed', [{ type: 'webhook', delayMinutes: 0, config: { url: `${rx.url}${path}` } }]);
+    const r = await api(a, 'POST', '/api/saas/workflows/trigger', { trigger: 'appointment_confirmed', phone: '918143963823', variables: [], idempotencyKey: 'retry-me' });
+    const id = r.body.jobs[0].id;
+    await waitFor(async () => (await job(a, id)).status === 'failed', { timeoutMs: 30_000, what: 'failed job' });
+    broken = false;
+    const queueId = await queueJobOf(a, id);
+    const retried = await admin('POST', `/api/admin/jobs/${queueId}/retry`);
+    assert.equal(retried.status, 200, JSON.stringify(retried.body));
+    const done = await waitFor(async () => {
+      const j = await job(a, id);
+      return j.status === 'completed' ? j : undefined;
+    }, { what: 'retried job completed' });
+    assert.equal(done.attempts, 4);
+    rx.respond = prev;
+    assert.equal((await admin('POST', `/api/admin/jobs/${queueId}/cancel`)).status, 409);
+
+    const later = new Date(Date.now() + 3600_000).toISOString();
+    const p1 = await api(a, 'POST', '/api/saas/workflows/trigger', { trigger: 'appointment_confirmed', phone: '918143963824', variables: [], baseTime: later, idempotencyKey: 'cancel-me' });
+    const p2 = await api(a, 'POST', '/api/saas/workflows/trigger', { trigger: 'appointment_confirmed', phone: '918143963825', variables: [], baseTime: later, idempotencyKey: 'kill-me' });
+    const c = await admin('POST', `/api/admin/jobs/${await queueJobOf(a, p1.body.jobs[0].id)}/cancel`);
+    assert.equal(c.body.state, 'cancelled');
+    assert.equal((await job(a, p1.body.jobs[0].id)).status, 'cancelled');
+    const k = await admin('POST', `/api/admin/jobs/${await queueJobOf(a, p2.body.jobs[0].id)}/kill`);
+    assert.equal(k.status, 200);
+    const killed = await job(a, p2.body.jobs[0].id);
+    assert.equal(killed.status, 'failed');
+    assert.match(killed.lastError, /killed/);
+    const { rows } = await h.ctx.controlDb.query(`SELECT action FROM audit_log WHERE action LIKE 'job.%' ORDER BY id`);
+    assert.deepEqual(rows.map((x) => x.action), ['job.retry', 'job.cancel', 'job.kill']);
   });
 });
