@@ -13,7 +13,7 @@ async function update(ctx: AppContext, clientId: string, db: pg.Pool, id: string
   const { rows } = await db.query<ConversationRow & { assigned_to: string | null }>(`UPDATE conversations SET ${sql}, updated_at = now() WHERE id = $1 RETURNING *`, [id, ...values]);
   if (!rows[0]) throw new AppError('NOT_FOUND', { message: 'Conversation not found' });
   const view = presentConversationWithAssignee(rows[0]);
-  ctx.realtime.publish({ clientId, event: 'conversation.updated', payload: view, conversationId: id });
+  ctx.realtime.publish({ clientId, event: 'conversation.updated', payload: { conversation: view }, conversationId: id });
   return rows[0];
 }
 

@@ -90,7 +90,8 @@ describe('sandbox loop', () => {
     assert.equal(message.direction, 'outbound');
     const row = await waitStatus(dbA, message.id, ['read']);
     assert.match(row.wa_message_id!, /^wamid\./);
-    const kinds = events.filter((e) => (e.payload as { id?: string }).id === message.id).map((e) => `${e.event}:${(e.payload as { status: string }).status}`);
+    const kinds = events.map((e) => ({ event: e.event, message: (e.payload as { message?: { id: string; status: string } }).message }))
+      .filter((e) => e.message?.id === message.id).map((e) => `${e.event}:${e.message!.status}`);
     assert.equal(kinds[0], 'message.created:queued');
     assert.ok(kinds.includes('message.updated:sent'), kinds.join(','));
     // Webhooks are concurrent: read may be applied before delivered is recorded (precedence keeps read).

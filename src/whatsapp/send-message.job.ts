@@ -32,7 +32,13 @@ const TEMPLATE_REFRESH_CODES = new Set([132001, 132015, 132016]);
 export interface SendJobData { clientId: string; messageId: string; paced?: boolean }
 
 function publish(ctx: AppContext, clientId: string, row: OutboundRow | undefined): void {
-  if (row) ctx.realtime.publish({ clientId, event: 'message.updated', payload: presentMessage(row), conversationId: row.conversation_id });
+  if (!row) return;
+  const message = presentMessage(row);
+  // Same shape as the inbound side's status updates, plus the whole message.
+  ctx.realtime.publish({
+    clientId, event: 'message.updated', conversationId: row.conversation_id,
+    payload: { conversationId: row.conversation_id, messageId: row.id, waMessageId: row.wa_message_id, status: row.status, error: row.error ?? null, message },
+  });
 }
 
 /** After the wamid is stored: statuses that arrived first (parked) are applied now. */

@@ -103,7 +103,7 @@ export async function sendMessage(ctx: AppContext, clientId: string, db: pg.Pool
   if (!created) return { message: presentMessage(row), replayed: true };
   await enqueueSend(ctx, clientId, db, row);
   const message = presentMessage(row);
-  ctx.realtime.publish({ clientId, event: 'message.created', payload: message, conversationId: conversation.id });
+  ctx.realtime.publish({ clientId, event: 'message.created', payload: { conversationId: conversation.id, message }, conversationId: conversation.id });
   return { message, replayed: false };
 }
 
