@@ -102,3 +102,14 @@ export async function markCancelled(db: Db, eventId: string): Promise<MeetingRow
 export async function deleteMeeting(db: Db, eventId: string): Promise<void> {
   await db.query('DELETE FROM meetings WHERE event_id = $1', [eventId]);
 }
+
+/** Newest first; `before` is the `created_at|id` cursor of the last row of the previous page. */
+export async function listMeetings(db: Db, query: { appointmentId?: string; limit: number; before?: { createdAt: Date; id: string } }): Promise<MeetingRow[]> {
+  const { rows } = await db.query<MeetingRow>(
+    `SELECT * FROM meetings WHERE ($1::text IS NULL OR appointment_id = $1)
+       AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
+     ORDER BY created_at DESC, id DESC LIMIT $4`,
+    [query.appointmentId ?? null, query.before?.createdAt ?? null, query.before?.id ?? null, query.limit],
+  );
+  return rows;
+}

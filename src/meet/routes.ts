@@ -17,7 +17,8 @@ import { googleConnectionStatus } from './google-connection-status.ts';
 import { page } from './pages.ts';
 import { presentMeeting } from './present-meeting.ts';
 import { rescheduleMeeting } from './reschedule-meeting.ts';
-import { CallbackQuery, ConnectQuery, CreateMeetingBody, EventIdParams, GoogleStatusView, MeetingView, RescheduleBody } from './schema.ts';
+import { listMeetings } from './list-meetings.ts';
+import { CallbackQuery, ConnectQuery, CreateMeetingBody, EventIdParams, GoogleStatusView, ListMeetingsQuery, MeetingView, RescheduleBody } from './schema.ts';
 import { issueConnectLink, startGoogleConnection, STATE_TTL_SECONDS } from './start-google-connection.ts';
 
 const NONCE_COOKIE = 'ecx_google_oauth';
@@ -98,6 +99,11 @@ export async function registerMeetRoutes(app: FastifyInstance, ctx: AppContext, 
     const body = request.body as CreateMeetingBody;
     return reply.status(201).send(await createMeeting(ctx, { ...body, clientId: request.client!.id }));
   });
+
+  app.get('/api/saas/meet', {
+    preHandler: auth.tenant,
+    schema: { ...tenantMeet, summary: 'List meetings, newest first (filter by appointmentId)', querystring: ListMeetingsQuery, response: { 200: Type.Object({ items: Type.Array(MeetingView), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errors } },
+  }, async (request) => listMeetings(await request.tenantDb(), request.query as ListMeetingsQuery));
 
   app.get('/api/saas/meet/:eventId', {
     preHandler: auth.tenant,

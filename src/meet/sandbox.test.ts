@@ -49,6 +49,24 @@ test('without Google credentials meetings get clearly marked, well-formed, deter
   assert.equal(moveCancelled.statusCode, 409);
 });
 
+test('meetings are listed newest first with a cursor, per client only', async () => {
+  for (const key of ['list-1', 'list-2', 'list-3']) {
+    assert.equal((await h.app.inject({ method: 'POST', url: '/api/saas/meet', headers: b.headers, payload: { ...body, idempotencyKey: key, appointmentId: key === 'list-2' ? 'appt-list' : undefined } })).statusCode, 201);
+  }
+  const first = (await h.app.inject({ method: 'GET', url: '/api/saas/meet?limit=2', headers: b.headers })).json();
+  assert.equal(first.items.length, 2);
+  assert.ok(first.nextCursor);
+  const second = (await h.app.inject({ method: 'GET', url: `/api/saas/meet?limit=2&cursor=${first.nextCursor}`, headers: b.headers })).json();
+  assert.equal(second.items.length, 1);
+  assert.equal(second.nextCursor, null);
+  assert.equal(new Set([...first.items, ...second.items].map((m: { eventId: string }) => m.eventId)).size, 3);
+  const byAppointment = (await h.app.inject({ method: 'GET', url: '/api/saas/meet?appointmentId=appt-list', headers: b.headers })).json();
+  assert.deepEqual(byAppointment.items.map((m: { appointmentId: string }) => m.appointmentId), ['appt-list']);
+  const otherClient = (await h.app.inject({ method: 'GET', url: '/api/saas/meet?appointmentId=appt-list', headers: a.headers })).json();
+  assert.deepEqual(otherClient.items, []);
+  assert.equal((await h.app.inject({ method: 'GET', url: '/api/saas/meet?cursor=bogus', headers: b.headers })).statusCode, 400);
+});
+
 test('status says sandbox; the connect link explains that Google is not configured', async () => {
   const status = (await h.app.inject({ method: 'GET', url: '/api/auth/google/status', headers: a.headers })).json();
   assert.equal(status.sandbox, true);

@@ -48,6 +48,13 @@ export const RescheduleBody = Type.Object({
 }, { additionalProperties: false });
 export type RescheduleBody = Static<typeof RescheduleBody>;
 
+export const ListMeetingsQuery = Type.Object({
+  appointmentId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+});
+export type ListMeetingsQuery = Static<typeof ListMeetingsQuery>;
+
 export const EventIdParams = Type.Object({ eventId: Type.String({ pattern: '^[a-v0-9]{5,1024}$' }) });
 export type EventIdParams = Static<typeof EventIdParams>;
 
