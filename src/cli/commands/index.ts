@@ -14,7 +14,6 @@ import { doctorCommand } from './doctor.ts';
 import { secretsCommand } from './secrets.ts';
 import { simulateCommand } from './simulate.ts';
 import { webhooksCommand } from './webhooks.ts';
-import { webhooksCommand } from './webhooks.ts';
 
 export const commands: CliCommand[] = [
   clientsCommand,
@@ -23,6 +22,5 @@ export const commands: CliCommand[] = [
   dbCommand,
   doctorCommand,
   simulateCommand,
-  webhooksCommand,
   webhooksCommand,
 ];
