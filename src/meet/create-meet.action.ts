@@ -2,9 +2,11 @@
  * `create_meet` automation action: makes a Meet link (Google, or the sandbox
  * fake provider) and exposes `meetCode` and `meetUrl` to the next actions, e.g.
  * as the 4th variable of the original confirmation template (`{{meetCode}}`).
- * Idempotent across retries: the action's idempotency key fixes the event id.
+ * Idempotent across retries: the action's idempotency key fixes the event id. A conference Google
+ * has not finished yet makes the step retry (with the queue's backoff) instead of passing an empty code.
  */
 import { Type } from 'typebox';
+import { AppError } from '../platform/errors.ts';
 import type { ActionDefinition } from '../workflows/actions/registry.ts';
 import { interpolate } from '../workflows/actions/registry.ts';
 import { createMeeting } from './create-meeting.ts';
@@ -54,6 +56,10 @@ export const createMeetAction: ActionDefinition = {
       // Retries of this action reuse the meeting; an appointment keeps one meeting across automations.
       idempotencyKey: appointmentId ? `appointment:${appointmentId}` : `action:${input.idempotencyKey}`,
     });
+    // Never hand an empty code to the next action (the confirmation template): a pending conference is
+    // retried by the workflow queue (the create is idempotent and polls again); a failed one is final.
+    if (meeting.status === 'pending') throw new Error('Google is still creating the Meet conference; retrying');
+    if (meeting.status !== 'ready') throw new AppError('UNPROCESSABLE', { message: `Meet link unavailable (meeting ${meeting.status})` });
     const vars: Record<string, string> = { meetUrl: meeting.meetUrl ?? '', meetCode: meeting.meetingCode ?? '' };
     return { output: { eventId: meeting.eventId, meetUrl: meeting.meetUrl, meetingCode: meeting.meetingCode, status: meeting.status, sandbox: meeting.sandbox }, vars };
   },

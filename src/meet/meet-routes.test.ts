@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { startTestApp, type TestApp, type TestClient } from '../../test/harness.ts';
 import { startGoogleServer, type GoogleServer } from '../../test/support/google-server.ts';
 import type { RealtimeEvent } from '../platform/events.ts';
+import { tenantDbById } from '../tenants/index.ts';
 import { checkConferenceJob } from './check-conference.job.ts';
+import { createMeetAction } from './create-meet.action.ts';
 
 let h: TestApp;
 let google: GoogleServer;
@@ -152,6 +154,22 @@ test('the background job asks again once when the conference failed meanwhile', 
   const shown = (await h.app.inject({ method: 'GET', url: `/api/saas/meet/${meeting.eventId}`, headers: a.headers })).json();
   assert.equal(shown.status, 'ready');
   assert.ok(shown.meetUrl);
+});
+
+test('create_meet retries instead of passing an empty code while the conference is pending, then yields the real code', async () => {
+  const input = {
+    ctx: h.ctx, clientId: a.id, db: await tenantDbById(h.ctx, a.id), trigger: 'appointment_confirmed', variables: ['Asha'], vars: {},
+    runId: 'run-meet-1', idempotencyKey: 'run-meet-1',
+  };
+  const config = { title: 'Consultation with {{1}}', start: '2026-12-10T10:00:00Z' };
+  google.pendingReads = 6;
+  await assert.rejects(createMeetAction.execute(input, config), /still creating/);
+  const before = inserts();
+  const result = await createMeetAction.execute(input, config); // the retry: same event, polled again
+  google.pendingReads = 0;
+  assert.equal(inserts(), before + 1, 'the retry re-inserts with the same id (409) instead of making a new event');
+  assert.match(result.vars!.meetCode, /^[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
+  assert.equal(result.vars!.meetUrl, google.events.get(String(result.output!.eventId))!.event.hangoutLink);
 });
 
 test('a failed conference is asked for again once with a new requestId', async () => {
