@@ -15,7 +15,7 @@ import {
   insertWhatsappError, lockContactKeys, rekeyContact, setReaction, touchConversationInbound, updateTemplateStatus, upsertContact,
   type ContactRow, type LeadRow,
 } from './inbound.repo.ts';
-import type { InboundChange, InboundMessage } from './parse-inbound.ts';
+import type { InboundChange, InboundMessage, InboundStatus } from './parse-inbound.ts';
 import { presentConversation, presentMessage } from './present.ts';
 import { applyRecordedStatuses, insertStatusEvent } from './statuses.repo.ts';
 
@@ -45,12 +45,6 @@ function presentLead(lead: LeadRow, contact: ContactRow) {
 async function applyMessage(tx: Db, clientId: string, phoneNumberId: string | null, m: InboundMessage, fx: Effects): Promise<void> {
   const identity = m.contact;
   if (!identity.waId && !identity.userId) return; // no sender identity at all: nothing to attach it to
-  const keys = contactKeys(identity);
-  if (m.type === 'system') {
-    const next = { waId: typeof m.content.waId === 'string' ? m.content.waId : null, userId: typeof m.content.userId === 'string' ? m.content.userId : null };
-    keys.push(...contactKeys(next));
-  }
-  await lockContactKeys(tx, keys);
 
   if (m.type === 'reaction' && m.reaction) {
     const reactor = identity.waId ?? identity.userId!;
@@ -83,8 +77,6 @@ async function applyMessage(tx: Db, clientId: string, phoneNumberId: string | nu
   const message = await insertInboundMessage(tx, { conversationId, contactId: contact.id, message: m });
   if (!message) return; // redelivery: nothing changes, nobody is notified
   fx.messagesCreated++;
-  // A status may have arrived before this message (only outbound ones have statuses, but be uniform).
-  await applyRecordedStatuses(tx, m.waMessageId);
   const conversation = await touchConversationInbound(tx, conversationId, m.timestamp ?? new Date(), m.text ?? `[${m.type}]`);
   fx.events.push({ clientId, event: 'message.created', conversationId, payload: { conversationId, message: presentMessage(message) } });
   fx.events.push({ clientId, event: 'conversation.updated', conversationId, payload: { conversation: presentConversation(conversation) } });
@@ -114,26 +106,49 @@ async function upsertFromMessage(tx: Db, m: InboundMessage): Promise<{ contact: 
   return { contact: result.contact, created: result.created };
 }
 
+/** Every contact key the messages touch (the sender, and the new ids of a number change). */
+function keysOf(changes: InboundChange[]): string[] {
+  const keys: string[] = [];
+  for (const change of changes) {
+    if (change.kind !== 'messages') continue;
+    for (const m of change.messages) {
+      keys.push(...contactKeys(m.contact));
+      if (m.type === 'system') {
+        keys.push(...contactKeys({
+          waId: typeof m.content.waId === 'string' ? m.content.waId : null,
+          userId: typeof m.content.userId === 'string' ? m.content.userId : null,
+        }));
+      }
+    }
+  }
+  return keys;
+}
+
+const byWamid = (a: InboundStatus, b: InboundStatus) => (a.waMessageId < b.waMessageId ? -1 : a.waMessageId > b.waMessageId ? 1 : 0);
+
 async function applyAll(tx: Db, clientId: string, changes: InboundChange[], fx: Effects): Promise<void> {
+  // All contact locks first, in one sorted batch: concurrent transactions never wait on each other in a cycle.
+  await lockContactKeys(tx, keysOf(changes));
+  const statuses: InboundStatus[] = [];
   for (const change of changes) {
     if (change.kind === 'messages') {
       for (const m of change.messages) await applyMessage(tx, clientId, change.phoneNumberId, m, fx);
-      // Sorted so concurrent transactions update messages in the same order.
-      const statuses = [...change.statuses].sort((a, b) => (a.waMessageId < b.waMessageId ? -1 : a.waMessageId > b.waMessageId ? 1 : 0));
-      for (const s of statuses) {
-        if (!(await insertStatusEvent(tx, s))) continue; // same (wamid, status) again: already handled
-        fx.statusesRecorded++;
-        const moved = await applyRecordedStatuses(tx, s.waMessageId);
-        if (moved) {
-          fx.events.push({
-            clientId, event: 'message.updated', conversationId: moved.conversationId,
-            payload: { conversationId: moved.conversationId, messageId: moved.messageId, waMessageId: moved.waMessageId, status: moved.status, error: moved.error ?? null },
-          });
-        }
-      }
+      statuses.push(...change.statuses);
       for (const e of change.errors) await insertWhatsappError(tx, e);
     } else if (change.kind === 'template_status') {
       await updateTemplateStatus(tx, { templateId: change.templateId, name: change.name, language: change.language, status: change.event, reason: change.reason });
+    }
+  }
+  // After the messages (a status may refer to one of them), sorted so message rows are updated in one order.
+  for (const s of statuses.sort(byWamid)) {
+    if (!(await insertStatusEvent(tx, s))) continue; // same (wamid, status) again: already handled
+    fx.statusesRecorded++;
+    const moved = await applyRecordedStatuses(tx, s.waMessageId);
+    if (moved) {
+      fx.events.push({
+        clientId, event: 'message.updated', conversationId: moved.conversationId,
+        payload: { conversationId: moved.conversationId, messageId: moved.messageId, waMessageId: moved.waMessageId, status: moved.status, error: moved.error ?? null },
+      });
     }
   }
 }

@@ -6,8 +6,8 @@
  */
 import type { AppContext } from '../context.ts';
 import { controlListener } from './control-listener.ts';
-import { claimInboxRows, INBOX_CHANNEL, secondsUntilNextDue } from './inbox.repo.ts';
-import { processInboxRow, type InboxPolicy, type RowOutcome } from './process-inbox-row.ts';
+import { claimInboxRows, INBOX_CHANNEL, secondsUntilNextDue, withAsyncCommit } from './inbox.repo.ts';
+import { processInboxRows, type InboxPolicy, type RowOutcome } from './process-inbox-row.ts';
 
 export interface InboxConsumerOptions extends InboxPolicy {
   /** Parallel claim loops. */
@@ -54,13 +54,13 @@ export async function startInboxConsumer(ctx: AppContext, options: InboxConsumer
     let failures = 0;
     while (running) {
       try {
-        const rows = await claimInboxRows(ctx.controlDb, options.batchSize, options.leaseSeconds);
+        const rows = await withAsyncCommit(ctx.controlDb, (tx) => claimInboxRows(tx, options.batchSize, options.leaseSeconds));
         failures = 0;
         if (rows.length > 0) {
-          const outcomes = await Promise.all(rows.map((row) => processInboxRow(ctx, row, options).catch((err: Error) => {
-            ctx.logger.error({ inboxId: row.id, err: err.message }, 'inbox row crashed; its lease will expire and it will be retried');
-            return 'retry' as const;
-          })));
+          const outcomes = await processInboxRows(ctx, rows, options).catch((err: Error) => {
+            ctx.logger.error({ rows: rows.length, err: err.message }, 'inbox batch crashed; the leases will expire and the rows will be retried');
+            return [] as RowOutcome[];
+          });
           for (const o of outcomes) stats[o]++;
           continue;
         }

@@ -1,4 +1,5 @@
 /** SQL for the webhook inbox (control database, table whatsapp_inbox). */
+import type pg from 'pg';
 import type { Db } from '../platform/db/pool.ts';
 
 export const INBOX_CHANNEL = 'ecodrix_whatsapp_inbox';
@@ -77,16 +78,34 @@ export async function secondsUntilNextDue(db: Db): Promise<number | null> {
   return rows[0]?.s ?? null;
 }
 
-export async function finishInboxRow(db: Db, id: string, outcome: {
-  state: 'done' | 'unroutable';
-  clientIds: string[];
-  unroutable: UnroutableChange[];
-}): Promise<void> {
+/**
+ * Runs inbox bookkeeping (claims, outcomes) without waiting for the WAL flush: losing such a write in a
+ * crash only makes a row run again, and applying a row is idempotent. The inbox INSERT itself stays synchronous.
+ */
+export async function withAsyncCommit<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN; SET LOCAL synchronous_commit = off');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** Marks many rows finished in one statement. */
+export async function finishInboxRows(db: Db, rows: Array<{ id: string; state: 'done' | 'unroutable'; clientIds: string[]; unroutable: UnroutableChange[] }>): Promise<void> {
+  if (rows.length === 0) return;
   await db.query(
-    `UPDATE whatsapp_inbox SET state = $2, client_ids = $3::bigint[], done_client_ids = $3::bigint[], unroutable = $4,
-       locked_until = NULL, last_error = NULL, processed_at = now()
-     WHERE id = $1`,
-    [id, outcome.state, outcome.clientIds, JSON.stringify(outcome.unroutable)],
+    `UPDATE whatsapp_inbox i SET state = f.state, client_ids = f.clients::bigint[], done_client_ids = f.clients::bigint[],
+       unroutable = f.unroutable::jsonb, locked_until = NULL, last_error = NULL, processed_at = now()
+     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS f(id, state, clients, unroutable)
+     WHERE i.id = f.id`,
+    [rows.map((r) => r.id), rows.map((r) => r.state), rows.map((r) => `{${r.clientIds.join(',')}}`), rows.map((r) => JSON.stringify(r.unroutable))],
   );
 }
 

@@ -1,14 +1,17 @@
 /**
- * Handles one claimed inbox row: parse, route every change to its client
+ * Handles claimed inbox rows: parse, route every change to its client
  * (phone_number_id → client, or WABA id for fields without metadata), keep
- * only changes the signature authorises, apply each client's share in its own
- * transaction. One client's failure does not undo or hold up another's: the
- * clients that succeeded are remembered and skipped when the row is retried.
+ * only changes the signature authorises, then apply each client's share of
+ * ALL the claimed rows in one tenant transaction (one commit for many
+ * deliveries). If that transaction fails, the client's rows are retried one by
+ * one so a poison delivery only fails itself. One client's failure never undoes
+ * or holds up another's: clients that succeeded are remembered per row and
+ * skipped when the row is retried.
  */
 import type { AppContext } from '../context.ts';
 import { applyClientChanges } from './apply-inbound.ts';
 import { clientRouting } from './client-routing.ts';
-import { failInboxRow, finishInboxRow, type ClaimedInboxRow, type UnroutableChange } from './inbox.repo.ts';
+import { failInboxRow, finishInboxRows, withAsyncCommit, type ClaimedInboxRow, type UnroutableChange } from './inbox.repo.ts';
 import { parseWebhookBody, WebhookShapeError, type InboundChange } from './parse-inbound.ts';
 
 export interface InboxPolicy {
@@ -24,17 +27,25 @@ export function retryDelayMs(attempt: number, baseMs: number): number {
 
 export type RowOutcome = 'done' | 'unroutable' | 'retry' | 'dead';
 
-export async function processInboxRow(ctx: AppContext, row: ClaimedInboxRow, policy: InboxPolicy): Promise<RowOutcome> {
+interface Plan {
+  row: ClaimedInboxRow;
+  byClient: Map<string, InboundChange[]>;
+  unroutable: UnroutableChange[];
+  done: Set<string>;
+  failures: string[];
+}
+
+/** Parses and routes one row. @returns null when the body is not a webhook at all (dead-lettered at once) */
+async function planRow(ctx: AppContext, row: ClaimedInboxRow): Promise<Plan | null> {
   let changes: InboundChange[];
   try {
     changes = parseWebhookBody(JSON.parse(row.body.toString('utf8')));
   } catch (err) {
     // Deterministic: retrying cannot help. Dead-letter at once, keeping the bytes for an operator.
     const reason = err instanceof WebhookShapeError ? err.message : `malformed JSON: ${(err as Error).message}`;
-    await failInboxRow(ctx.controlDb, row.id, { error: reason, retryAt: null, clientIds: [], doneClientIds: [], unroutable: [] });
-    return 'dead';
+    await withAsyncCommit(ctx.controlDb, (tx) => failInboxRow(tx, row.id, { error: reason, retryAt: null, clientIds: [], doneClientIds: [], unroutable: [] }));
+    return null;
   }
-
   const routing = clientRouting(ctx);
   const allowed = row.verified_for ? new Set(row.verified_for.map(String)) : null;
   const byClient = new Map<string, InboundChange[]>();
@@ -68,27 +79,79 @@ export async function processInboxRow(ctx: AppContext, row: ClaimedInboxRow, pol
       byClient.set(clientId, list);
     }
   }
+  return { row, byClient, unroutable, done: new Set(row.done_client_ids.map(String)), failures: [] };
+}
 
-  const clientIds = [...byClient.keys()];
-  const done = new Set(row.done_client_ids.map(String));
-  const pending = clientIds.filter((c) => !done.has(c));
-  const results = await Promise.allSettled(pending.map((clientId) => applyClientChanges(ctx, clientId, byClient.get(clientId)!)));
-  const failures: string[] = [];
-  results.forEach((result, i) => {
-    if (result.status === 'fulfilled') done.add(pending[i]);
-    else failures.push(`client ${pending[i]}: ${(result.reason as Error)?.message ?? String(result.reason)}`);
-  });
+function describe(err: unknown): string {
+  return (err as Error)?.message ?? String(err);
+}
 
-  if (failures.length === 0) {
-    const state = clientIds.length === 0 && unroutable.length > 0 ? 'unroutable' : 'done';
-    await finishInboxRow(ctx.controlDb, row.id, { state, clientIds, unroutable });
-    if (unroutable.length > 0) ctx.logger.info({ inboxId: row.id, unroutable }, 'webhook changes without a client');
-    return state;
+/** Applies one client's share of several rows: together first, one by one if that fails. */
+async function applyForClient(ctx: AppContext, clientId: string, plans: Plan[]): Promise<void> {
+  try {
+    await applyClientChanges(ctx, clientId, plans.flatMap((p) => p.byClient.get(clientId)!));
+    for (const p of plans) p.done.add(clientId);
+    return;
+  } catch (err) {
+    if (plans.length === 1) {
+      plans[0].failures.push(`client ${clientId}: ${describe(err)}`);
+      return;
+    }
   }
-  const dead = row.attempts >= policy.maxAttempts;
-  const retryAt = dead ? null : new Date(Date.now() + retryDelayMs(row.attempts, policy.retryBaseMs));
-  const error = failures.join('; ');
-  ctx.logger.warn({ inboxId: row.id, attempt: row.attempts, dead, err: error }, dead ? 'webhook dead-lettered' : 'webhook processing failed; will retry');
-  await failInboxRow(ctx.controlDb, row.id, { error, retryAt, clientIds, doneClientIds: [...done], unroutable });
-  return dead ? 'dead' : 'retry';
+  for (const p of plans) {
+    try {
+      await applyClientChanges(ctx, clientId, p.byClient.get(clientId)!);
+      p.done.add(clientId);
+    } catch (err) {
+      p.failures.push(`client ${clientId}: ${describe(err)}`);
+    }
+  }
+}
+
+export async function processInboxRows(ctx: AppContext, rows: ClaimedInboxRow[], policy: InboxPolicy): Promise<RowOutcome[]> {
+  const plans = await Promise.all(rows.map((row) => planRow(ctx, row)));
+  const work = new Map<string, Plan[]>();
+  for (const plan of plans) {
+    if (!plan) continue;
+    for (const clientId of plan.byClient.keys()) {
+      if (plan.done.has(clientId)) continue;
+      const list = work.get(clientId) ?? [];
+      list.push(plan);
+      work.set(clientId, list);
+    }
+  }
+  await Promise.all([...work].map(([clientId, list]) => applyForClient(ctx, clientId, list)));
+
+  const finished: Array<{ id: string; state: 'done' | 'unroutable'; clientIds: string[]; unroutable: UnroutableChange[] }> = [];
+  const outcomes: RowOutcome[] = [];
+  const failed: Plan[] = [];
+  for (const plan of plans) {
+    if (!plan) {
+      outcomes.push('dead');
+      continue;
+    }
+    const clientIds = [...plan.byClient.keys()];
+    if (plan.failures.length === 0) {
+      const state = clientIds.length === 0 && plan.unroutable.length > 0 ? 'unroutable' : 'done';
+      finished.push({ id: plan.row.id, state, clientIds, unroutable: plan.unroutable });
+      if (plan.unroutable.length > 0) ctx.logger.info({ inboxId: plan.row.id, unroutable: plan.unroutable }, 'webhook changes without a client');
+      outcomes.push(state);
+    } else {
+      failed.push(plan);
+      outcomes.push(plan.row.attempts >= policy.maxAttempts ? 'dead' : 'retry');
+    }
+  }
+  await withAsyncCommit(ctx.controlDb, async (tx) => {
+    await finishInboxRows(tx, finished);
+    for (const plan of failed) {
+      const dead = plan.row.attempts >= policy.maxAttempts;
+      const error = plan.failures.join('; ');
+      ctx.logger.warn({ inboxId: plan.row.id, attempt: plan.row.attempts, dead, err: error }, dead ? 'webhook dead-lettered' : 'webhook processing failed; will retry');
+      await failInboxRow(tx, plan.row.id, {
+        error, retryAt: dead ? null : new Date(Date.now() + retryDelayMs(plan.row.attempts, policy.retryBaseMs)),
+        clientIds: [...plan.byClient.keys()], doneClientIds: [...plan.done], unroutable: plan.unroutable,
+      });
+    }
+  });
+  return outcomes;
 }
