@@ -5,7 +5,7 @@
 import type { AppContext } from './context.ts';
 import type { JobDefinition } from './platform/jobs/queue.ts';
 import { deliverCallbackJob, dispatchEventsJob, recordFailedActionJob, runWorkflowActionJob, sweepEventsJob } from './workflows/index.ts';
-import { downloadMediaJob } from './media/index.ts';
+import { downloadMediaJob, sweepPendingMediaJob, SWEEP_PENDING_MEDIA_CRON } from './media/index.ts';
 import { checkConferenceJob } from './meet/index.ts';
 import { reconcileSendJob, sendMessageJob, syncTemplatesJob } from './whatsapp/index.ts';
 import { sendCampaignJob } from './campaigns/index.ts';
@@ -18,6 +18,7 @@ export const jobDefinitions: JobDefinition<any, AppContext>[] = [
   dispatchEventsJob,
   sweepEventsJob,
   downloadMediaJob,
+  sweepPendingMediaJob,
   checkConferenceJob,
   sendMessageJob,
   reconcileSendJob,
@@ -33,6 +34,7 @@ export const jobDefinitions: JobDefinition<any, AppContext>[] = [
 export const cronSchedules: Array<[JobDefinition<any, AppContext>, string]> = [
   [sweepEventsJob, '* * * * *'],
   [syncTemplatesJob, '17 3 * * *'],
+  [sweepPendingMediaJob, SWEEP_PENDING_MEDIA_CRON],
   [nightlyScoringJob, '30 2 * * *'],
   [checkFirstContactSlaJob, '* * * * *'],
   [scheduleAppointmentRemindersJob, '* * * * *'],

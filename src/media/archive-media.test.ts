@@ -9,7 +9,7 @@ import { startTestApp, type TestApp, type TestClient } from '../../test/harness.
 import { startGraphMediaServer, type GraphMediaServer } from '../../test/support/graph-media-server.ts';
 import { startS3Server, type TestS3Server } from '../../test/support/s3-server.ts';
 import { tenantDbById } from '../tenants/index.ts';
-import { enqueueMediaDownload } from './index.ts';
+import { enqueueMediaDownload, sweepPendingMedia } from './index.ts';
 
 const TOKEN = 'EAAtest-whatsapp-token-7f3a9c';
 
@@ -110,9 +110,10 @@ describe('media archiving to local disk', () => {
       assert.deepEqual(readFileSync(path.join(root, ...row.media_original_key.split('/'))), jpeg);
       // The token went to the Graph metadata and download endpoints only, and always with the token.
       assert.ok(graph.requests.length >= 2 && graph.requests.every((r) => r.authorized));
-      const update = await waitFor('message.updated', async () => updates.find((u) => u.id === message.id && u.media?.status === 'stored'));
+      const update = await waitFor('message.updated', async () => updates.find((u) => u.messageId === message.id && u.media?.status === 'stored'));
       assert.equal(update.conversationId, message.conversationId);
       assert.equal(update.media.url, `/api/saas/media/${message.id}`);
+      assert.equal(update.message.media.status, 'stored');
 
       // Signed access: JSON, then the file through the signed link, without any other credentials.
       const link = await fetch(`${h.url}/api/saas/media/${message.id}`, { headers: a.headers });
@@ -273,6 +274,18 @@ describe('media archiving to local disk', () => {
     await enqueueMediaDownload(h.ctx, { clientId: c.id, messageId: message.id, mediaId: 'whatever' });
     const row = await settled(h, c, message.id);
     assert.equal(row.media_status, 'unavailable');
+  });
+
+  test('the sweep queues media left pending by a lost enqueue, and only old enough ones', async () => {
+    graph.media.set('lost', { bytes: Buffer.from('%PDF-1.4 lost enqueue'), mimeType: 'application/pdf' });
+    const old = await insertMediaMessage(h, a, { type: 'document', mediaId: 'lost' });
+    const fresh = await insertMediaMessage(h, a, { type: 'document', mediaId: 'lost' });
+    const db = await tenantDbById(h.ctx, a.id);
+    await db.query(`UPDATE messages SET created_at = now() - interval '20 minutes' WHERE id = $1`, [old.id]);
+    const result = await sweepPendingMedia(h.ctx);
+    assert.ok(result.queued >= 1);
+    assert.equal((await settled(h, a, old.id)).media_status, 'stored');
+    assert.equal((await mediaRow(h, a, fresh.id)).media_status, 'pending');
   });
 
   test('media routes refuse bad input and missing credentials', async () => {

@@ -64,8 +64,12 @@ function mediaClientOptions(ctx: AppContext): MediaClientOptions {
 
 function publishUpdate(ctx: AppContext, clientId: string, row: FullMessageRow | null): void {
   if (!row) return;
-  const payload = presentMessage(row as unknown as Parameters<typeof presentMessage>[0]);
-  ctx.realtime.publish({ clientId, event: 'message.updated', payload, conversationId: row.conversation_id });
+  const message = presentMessage(row as unknown as Parameters<typeof presentMessage>[0]);
+  // Same shape as the other message.updated events (ids + what changed), plus the whole message.
+  ctx.realtime.publish({
+    clientId, event: 'message.updated', conversationId: row.conversation_id,
+    payload: { conversationId: message.conversationId, messageId: message.id, waMessageId: message.waMessageId, media: message.media, message },
+  });
 }
 
 /** Marks the message's media failed (or unavailable) and tells dashboards; never throws for a missing message. */

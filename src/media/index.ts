@@ -14,3 +14,5 @@ export async function enqueueMediaDownload(ctx: AppContext, input: { clientId: s
   });
 }
 export { registerMediaRoutes } from './routes.ts';
+export { sweepPendingMediaJob, SWEEP_PENDING_MEDIA_CRON } from './sweep-pending-media.job.ts';
+export { sweepPendingMedia } from './sweep-pending-media.ts';

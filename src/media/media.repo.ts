@@ -55,3 +55,15 @@ export async function markNotStored(db: Db, messageId: string, status: 'failed' 
   );
   return rows[0] ?? null;
 }
+
+/** Media still pending long after the message arrived (its job was probably never queued). */
+export async function findStalePendingMedia(db: Db, limit: number): Promise<Array<{ id: string; media_id: string }>> {
+  const { rows } = await db.query<{ id: string; media_id: string }>(
+    `SELECT id, media_id FROM messages
+     WHERE media_status = 'pending' AND media_id IS NOT NULL
+       AND created_at < now() - interval '15 minutes' AND created_at > now() - interval '7 days'
+     ORDER BY created_at LIMIT $1`,
+    [limit],
+  );
+  return rows;
+}

@@ -236,7 +236,7 @@ describe('realtime across processes', () => {
         `INSERT INTO messages (conversation_id, contact_id, direction, type, status, media_id, media_status)
          SELECT id, contact_id, 'inbound', 'document', 'received', 'm1', 'pending' FROM conversations WHERE id = $1 RETURNING id`, [conversationId]);
       await enqueueMediaDownload(h.ctx, { clientId: a.id, messageId: rows[0].id, mediaId: 'm1' });
-      const update = await waitFor('message.updated from the worker', () => s.events.find((e) => e.event === 'message.updated' && e.payload.id === rows[0].id), 30_000);
+      const update = await waitFor('message.updated from the worker', () => s.events.find((e) => e.event === 'message.updated' && e.payload.messageId === rows[0].id), 30_000);
       assert.equal(update.payload.media.status, 'stored');
       const link = await fetch(`${h.url}/api/saas/media/${rows[0].id}`, { headers: a.headers });
       assert.equal(link.status, 200);
