@@ -9,3 +9,5 @@ export { registerWorkflowRoutes } from './routes.ts';
 export { dispatchEventsJob, enqueueDispatch, dispatchDomainEvents, domainEventsNotifier } from './dispatch-events.job.ts';
 export { sweepEventsJob, sweepDomainEvents } from './sweep-events.job.ts';
 export { automationsSubscriber } from './automations-subscriber.ts';
+export { jobStats, listQueueJobs, stuckJobs, showQueueJob, retryQueueJob, cancelQueueJob, killQueueJob, QUEUE_STATES, type QueueState, type QueueJobView } from './admin-jobs.ts';
+export { scheduleTestSend, readTestJob, SAMPLE_VARIABLES } from './schedule-test-send.ts';

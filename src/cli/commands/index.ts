@@ -10,6 +10,8 @@ import type { CliCommand } from '../command.ts';
 import { clientsCommand } from './clients.ts';
 import { datasourceCommand } from './datasource.ts';
 import { dbCommand } from './db.ts';
+import { jobsCommand } from './jobs.ts';
+import { testWorkerCommand } from './test-worker.ts';
 import { doctorCommand } from './doctor.ts';
 import { secretsCommand } from './secrets.ts';
 import { simulateCommand } from './simulate.ts';
@@ -20,6 +22,8 @@ export const commands: CliCommand[] = [
   secretsCommand,
   datasourceCommand,
   dbCommand,
+  jobsCommand,
+  testWorkerCommand,
   doctorCommand,
   simulateCommand,
   webhooksCommand,
