@@ -43,15 +43,21 @@ export interface RecalculateResult {
 
 async function signalSql(db: Db): Promise<string> {
   const parts = [
-    `SELECT t.id AS lead_id, 'message_inbound' AS signal, m.created_at AS at FROM target t JOIN messages m ON m.contact_id = t.contact_id AND m.direction = 'inbound'`,
-    `SELECT t.id, 'button_click', m.created_at FROM target t JOIN messages m ON m.contact_id = t.contact_id AND m.direction = 'inbound' AND m.type IN ('button', 'interactive')`,
-    `SELECT t.id, 'message_read', m.updated_at FROM target t JOIN messages m ON m.contact_id = t.contact_id AND m.direction = 'outbound' AND m.status IN ('read', 'played')`,
-    `SELECT x.lead_id, 'reply_fast', x.at FROM (
-       SELECT t.id AS lead_id, m.direction, m.created_at AS at,
+    // One pass over the batch's messages yields every WhatsApp signal (a row may yield several).
+    `SELECT x.lead_id, sg.signal, sg.at FROM (
+       SELECT t.id AS lead_id, m.direction, m.type, m.status, m.created_at, m.updated_at,
               lag(m.direction) OVER w AS prev_direction, lag(m.created_at) OVER w AS prev_at
          FROM target t JOIN messages m ON m.contact_id = t.contact_id
-       WINDOW w AS (PARTITION BY m.contact_id ORDER BY m.created_at, m.id)) x, settings s
-      WHERE x.direction = 'inbound' AND x.prev_direction = 'outbound' AND x.at - x.prev_at <= make_interval(mins => s.fast_reply_minutes)`,
+       WINDOW w AS (PARTITION BY m.contact_id ORDER BY m.created_at, m.id)) x
+     CROSS JOIN settings st
+     CROSS JOIN LATERAL (VALUES
+       (CASE WHEN x.direction = 'inbound' THEN 'message_inbound' END, x.created_at),
+       (CASE WHEN x.direction = 'inbound' AND x.type IN ('button', 'interactive') THEN 'button_click' END, x.created_at),
+       (CASE WHEN x.direction = 'outbound' AND x.status IN ('read', 'played') THEN 'message_read' END, x.updated_at),
+       (CASE WHEN x.direction = 'inbound' AND x.prev_direction = 'outbound'
+              AND x.created_at - x.prev_at <= make_interval(mins => st.fast_reply_minutes) THEN 'reply_fast' END, x.created_at)
+     ) AS sg(signal, at)
+     WHERE sg.signal IS NOT NULL`,
     `SELECT t.id, 'from_ad', t.created_at FROM target t WHERE t.source = 'whatsapp_ad'`,
     `SELECT t.id, 'appointment_' || CASE a.status WHEN 'no_show' THEN 'no_show' ELSE a.status END, a.updated_at
        FROM target t JOIN appointments a ON a.contact_id = t.contact_id AND a.status IN ('confirmed', 'attended', 'no_show')`,

@@ -25,10 +25,11 @@ async function call(client: TestClient, method: string, url: string, payload?: u
   return h.app.inject({ method: method as 'GET', url, headers: client.headers, payload: payload as object });
 }
 
-async function newLead(contact: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  const res = await call(a, 'POST', '/api/crm/leads', { contact, ...extra });
-  assert.equal(res.statusCode, 201, res.body);
-  return res.json() as { id: string; contactId: string };
+/** Leads are inserted directly: an API-created lead records lead_captured, whose subscriber rescores at wall-clock time and would race these fixed-time checks. */
+async function newLead(contact: { name: string; email?: string }, extra: { customFields?: Record<string, unknown> } = {}) {
+  const c = await db.query(`INSERT INTO contacts (name, email) VALUES ($1, $2) RETURNING id`, [contact.name, contact.email ?? null]);
+  const l = await db.query(`INSERT INTO leads (contact_id, custom_fields) VALUES ($1, $2) RETURNING id`, [c.rows[0].id, extra.customFields ?? {}]);
+  return { id: l.rows[0].id as string, contactId: c.rows[0].id as string };
 }
 
 async function messages(contactId: string, list: Array<{ direction: 'inbound' | 'outbound'; at: Date; type?: string; status?: string }>) {
