@@ -11,7 +11,7 @@ import { withTransaction, type Db } from '../platform/db/pool.ts';
 import { recordDomainEvent, type RealtimeEvent } from '../platform/events.ts';
 import { tenantDbById } from '../tenants/index.ts';
 import {
-  contactKeys, ensureConversation, findContactByIdentity, findLeadByContact, insertInboundMessage, insertLeadIfMissing,
+  contactKeys, findContactByIdentity, findLeadByContact, insertInboundMessage, insertLeadIfMissing,
   insertWhatsappError, lockContactKeys, rekeyContact, setReaction, touchConversationInbound, updateTemplateStatus, upsertContact,
   type ContactRow, type LeadRow,
 } from './inbound.repo.ts';
@@ -73,9 +73,9 @@ async function applyMessage(tx: Db, clientId: string, phoneNumberId: string | nu
     ({ contact, created } = await upsertFromMessage(tx, m));
   }
 
-  const conversationId = await ensureConversation(tx, contact.id, phoneNumberId);
-  const message = await insertInboundMessage(tx, { conversationId, contactId: contact.id, message: m });
+  const message = await insertInboundMessage(tx, { contactId: contact.id, phoneNumberId, message: m });
   if (!message) return; // redelivery: nothing changes, nobody is notified
+  const conversationId = message.conversation_id;
   fx.messagesCreated++;
   const conversation = await touchConversationInbound(tx, conversationId, m.timestamp ?? new Date(), m.text ?? `[${m.type}]`);
   fx.events.push({ clientId, event: 'message.created', conversationId, payload: { conversationId, message: presentMessage(message) } });

@@ -96,6 +96,10 @@ export async function upsertContact(db: Db, c: InboundContact): Promise<{ contac
     );
     return { contact: rows[0], created: true, changed: true };
   }
+  const wouldChange = (c.waId !== null && existing.wa_id === null) || (c.userId !== null && existing.wa_user_id === null)
+    || (c.username !== null && existing.wa_username !== c.username) || (existing.name === null && c.profileName !== null)
+    || (existing.phone === null && c.waId !== null);
+  if (!wouldChange) return { contact: existing, created: false, changed: false };
   const { rows } = await db.query<ContactRow & { changed: boolean }>(
     `UPDATE contacts SET
        wa_id = CASE WHEN $2::text IS NOT NULL AND wa_id IS NULL AND NOT EXISTS (SELECT 1 FROM contacts o WHERE o.wa_id = $2 AND o.id <> $1) THEN $2 ELSE wa_id END,
@@ -138,20 +142,29 @@ export async function ensureConversation(db: Db, contactId: string, phoneNumberI
   return rows[0].id;
 }
 
-/** Inserts an inbound message once per wamid. @returns the row, or undefined when it already existed */
-export async function insertInboundMessage(db: Db, input: { conversationId: string; contactId: string; message: InboundMessage }): Promise<MessageRow | undefined> {
+/**
+ * Ensures the contact's conversation on this business number and inserts the message once per wamid,
+ * in one statement. @returns the new row, or undefined when the wamid was already stored
+ */
+export async function insertInboundMessage(db: Db, input: { contactId: string; phoneNumberId: string | null; message: InboundMessage }): Promise<MessageRow | undefined> {
   const m = input.message;
   const media = m.media;
   const { rows } = await db.query<MessageRow>(
-    `INSERT INTO messages (conversation_id, contact_id, direction, wa_message_id, type, text, content, raw, reply_to_wa_id, is_forwarded,
+    `WITH conv AS (
+       INSERT INTO conversations (contact_id, phone_number_id) VALUES ($1, $17)
+       ON CONFLICT (contact_id, (coalesce(phone_number_id, ''))) DO UPDATE SET phone_number_id = EXCLUDED.phone_number_id
+       RETURNING id)
+     INSERT INTO messages (conversation_id, contact_id, direction, wa_message_id, type, text, content, raw, reply_to_wa_id, is_forwarded,
        status, status_rank, error, media_id, media_status, media_mime_type, media_sha256, media_filename, wa_timestamp)
-     VALUES ($1, $2, 'inbound', $3, $4, $5, $6, $7, $8, $9, 'received', 0, $10, $11, $12, $13, $14, $15, $16)
+     SELECT conv.id, $1, 'inbound', $2, $3, $4, $5, $6, $7, $8, 'received', 0, $9, $10, $11, $12, $13, $14, $15 FROM conv
+     WHERE NOT EXISTS (SELECT 1 FROM messages WHERE wa_message_id = $16)
      ON CONFLICT (wa_message_id) WHERE wa_message_id IS NOT NULL DO NOTHING
      RETURNING ${MESSAGE_COLUMNS}`,
     [
-      input.conversationId, input.contactId, m.waMessageId, m.type, m.text, m.content, m.raw, m.replyTo?.waMessageId ?? null, m.forwarded,
+      input.contactId, m.waMessageId, m.type, m.text, m.content, m.raw, m.replyTo?.waMessageId ?? null, m.forwarded,
       m.errors ? JSON.stringify(m.errors) : null,
       media?.id ?? null, media ? 'pending' : null, media?.mimeType ?? null, media?.sha256 ?? null, media?.filename ?? null, m.timestamp,
+      m.waMessageId, input.phoneNumberId,
     ],
   );
   return rows[0];
