@@ -10,6 +10,7 @@ import { startGraphMediaServer, type GraphMediaServer } from '../../test/support
 import { startS3Server, type TestS3Server } from '../../test/support/s3-server.ts';
 import { tenantDbById } from '../tenants/index.ts';
 import { enqueueMediaDownload, sweepPendingMedia } from './index.ts';
+import { signBody } from '../whatsapp/index.ts';
 
 const TOKEN = 'EAAtest-whatsapp-token-7f3a9c';
 
@@ -355,5 +356,46 @@ describe('media archiving to an S3-compatible server', () => {
     assert.equal(s3.objects.has(docRow.media_storage_key), false);
     assert.equal(await h.ctx.storage.get(docRow.media_storage_key), null);
     assert.ok(existsSync(h.ctx.config.dataDir) || true);
+  });
+});
+
+describe('media end to end from a signed webhook', () => {
+  let h: TestApp;
+  const APP_SECRET = 'media-e2e-app-secret';
+  before(async () => {
+    h = await startTestApp({ listen: true, env: { GRAPH_API_BASE_URL: graph.url, META_APP_SECRET: APP_SECRET, WHATSAPP_INBOX_POLL_MS: '50' } });
+  });
+  after(() => h.close());
+
+  test('the image fixture posted by Meta ends archived, and the dashboard hears message.created then the media update', async () => {
+    const raw = readFileSync(path.join(import.meta.dirname, '../../../shared/fixtures/whatsapp/image.json'));
+    const fixture = JSON.parse(raw.toString('utf8'));
+    const value = fixture.entry[0].changes[0].value;
+    const image = value.messages[0].image;
+    const client = await h.createClient('Webhook Media Clinic');
+    const secrets = await h.app.inject({ method: 'POST', url: `/api/clients/${client.code}/secrets`, headers: h.adminHeaders, payload: { whatsappToken: TOKEN, whatsappPhoneNumberId: value.metadata.phone_number_id } });
+    assert.equal(secrets.statusCode, 200, secrets.body);
+    // The fixture's webhook hash (base64) belongs to bytes we do not have; the Graph metadata reports the real hex digest.
+    graph.media.set(image.id, { bytes: jpeg, mimeType: image.mime_type });
+    const socket: Socket = connectSocket(h.url!, { auth: { clientCode: client.code, apiKey: client.apiKey }, transports: ['websocket'], reconnection: false });
+    const events: Array<{ event: string; payload: any }> = [];
+    socket.onAny((event, payload) => events.push({ event, payload }));
+    await new Promise<void>((resolve, reject) => { socket.on('ready', () => resolve()); socket.on('connect_error', reject); });
+    try {
+      const res = await fetch(`${h.url}/api/saas/whatsapp/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(raw, APP_SECRET) }, body: raw });
+      assert.equal(res.status, 200);
+      const created = await waitFor('message.created', async () => events.find((e) => e.event === 'message.created'));
+      const messageId = created.payload.message.id;
+      assert.equal(created.payload.message.media.status, 'pending');
+      const updated = await waitFor('media stored', async () => events.find((e) => e.event === 'message.updated' && e.payload.messageId === messageId && e.payload.media?.status === 'stored'));
+      assert.equal(updated.payload.media.mimeType, 'image/jpeg');
+      const link = await (await fetch(`${h.url}/api/saas/media/${messageId}`, { headers: client.headers })).json() as any;
+      const file = await fetch(link.url);
+      assert.equal(file.status, 200);
+      const meta = await sharp(Buffer.from(await file.arrayBuffer())).metadata();
+      assert.equal(meta.width, 1600);
+    } finally {
+      socket.close();
+    }
   });
 });
