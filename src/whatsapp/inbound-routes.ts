@@ -72,7 +72,7 @@ export async function registerWhatsappInboundRoutes(app: FastifyInstance, ctx: A
       schema: {
         tags: ['whatsapp'], summary: 'Meta webhook verification handshake (echoes hub.challenge as text/plain)',
         querystring: Type.Object({
-          'hub.mode': Type.Optional(Type.String()), 'hub.verify_token': Type.Optional(Type.String()), 'hub.challenge': Type.Optional(Type.String()),
+          'hub.mode': Type.Optional(Type.String()), 'hub.verify_token': Type.Optional(Type.String()), 'hub.challenge': Type.Optional(Type.String({ maxLength: 256 })),
         }),
       },
     }, async (request, reply) => {
@@ -150,5 +150,5 @@ export async function registerWhatsappInboundRoutes(app: FastifyInstance, ctx: A
       params: Type.Object({ id: Type.String({ maxLength: 40 }) }),
       response: { 200: Type.Object({ id: Type.String(), previousState: Type.String(), state: Type.String() }) },
     },
-  }, async (request) => replayWebhook(ctx, (request.params as { id: string }).id));
+  }, async (request) => replayWebhook(ctx, (request.params as { id: string }).id, { actor: 'admin', ip: request.ip, requestId: request.id }));
 }

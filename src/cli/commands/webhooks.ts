@@ -35,7 +35,7 @@ export const webhooksCommand: CliCommand = {
     const { positionals } = parseFlags(rest, {}, 1);
     const id = positionals[0];
     if (!id || !/^[0-9]{1,18}$/.test(id)) throw new UsageError('an inbox row id is required');
-    const result = await replayWebhook(await io.context(), id);
+    const result = await replayWebhook(await io.context(), id, { actor: 'cli' });
     io.out(`Webhook ${id} was ${result.previousState}; queued again`, result);
   },
 };
