@@ -44,6 +44,8 @@ export interface SmtpSink {
   onData: DataRule | undefined;
   /** Messages whose data arrived (before the reply). */
   dataReceived: number;
+  /** Recipient of every message whose data arrived, replied to or not (worst case: all delivered). */
+  dataTo: string[];
   /** Credentials accepted now (tests change them). */
   auth?: { user: string; pass: string };
   waitFor(count: number, timeoutMs?: number): Promise<void>;
@@ -54,7 +56,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
   const parse = options.parse ?? true;
   const waiters: Array<() => void> = [];
   const sink: SmtpSink = {
-    port: 0, messages: [], accepted: 0, acceptedAt: [], onRcpt: undefined, onData: undefined, dataReceived: 0, auth: options.auth,
+    port: 0, messages: [], accepted: 0, acceptedAt: [], onRcpt: undefined, onData: undefined, dataReceived: 0, dataTo: [], auth: options.auth,
     waitFor(count, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`SMTP sink: ${sink.accepted} of ${count} messages after ${timeoutMs} ms`)), timeoutMs);
@@ -100,6 +102,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', async () => {
         sink.dataReceived++;
+        sink.dataTo.push(to);
         const rule = await sink.onData?.(to);
         if (rule) {
           const err = new Error(rule.message) as Error & { responseCode: number };
@@ -116,7 +119,11 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
             messageId: parsed.messageId ?? '', headerLines: parsed.headerLines as Array<{ key: string; line: string }>, receivedAt: Date.now(),
           });
         }
-        callback();
+        try {
+          callback();
+        } catch {
+          // the client is gone (e.g. killed while we held the reply)
+        }
         notify();
       });
     },

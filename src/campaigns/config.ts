@@ -22,7 +22,7 @@ export function readMailConfig(env: EnvReader) {
     concurrency: env.int('EMAIL_CONCURRENCY', { default: 5, min: 1, max: 50, doc: 'Parallel SMTP connections per client (nodemailer maxConnections).' }),
     ratePerSecond: env.int('EMAIL_RATE_PER_SECOND', { default: 10, min: 0, max: 100_000, doc: 'Default per-client sending rate (messages/second, paced evenly; 0 = unthrottled); a campaign may set its own.' }),
     ratePerDay: env.int('EMAIL_RATE_PER_DAY', { default: 2000, min: 0, max: 10_000_000, doc: 'Default per-client daily cap (UTC day; 0 = none), e.g. the provider limit (Google Workspace: 2,000).' }),
-    batchSize: env.int('EMAIL_BATCH_SIZE', { default: 200, min: 1, max: 5000, doc: 'Recipients claimed per batch by a campaign runner.' }),
+    batchSize: env.int('EMAIL_BATCH_SIZE', { default: 100, min: 2, max: 5000, doc: 'Recipients a campaign runner keeps claimed (in flight) at once; also the most a crash can leave "unknown".' }),
     retryBaseSeconds: env.int('EMAIL_RETRY_BASE_SECONDS', { default: 300, min: 1, max: 86_400, doc: 'First retry delay of a 4xx/connection failure (× 3 each attempt).' }),
     maxAttempts: env.int('EMAIL_MAX_ATTEMPTS', { default: 5, min: 1, max: 50, doc: 'Attempts per recipient before a transient failure becomes failed.' }),
     sendingLeaseSeconds: env.int('EMAIL_SENDING_LEASE_SECONDS', {

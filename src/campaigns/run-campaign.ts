@@ -78,8 +78,8 @@ class OutcomeWriter {
 
   add(outcome: SendOutcome): void {
     this.pending.push(outcome);
-    if (this.pending.length >= 25) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), 20);
+    if (this.pending.length >= 100) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), 25);
   }
 
   flush(): Promise<void> {
@@ -105,10 +105,11 @@ export async function runCampaign(ctx: AppContext, clientId: string, campaignId:
   await publishProgress(ctx, db, clientId, campaignId);
 
   // Up to `window` recipients are claimed-but-unfinished at any time (that bounds what a crash can leave `unknown`).
-  const window = Math.max(2, Math.min(mail.batchSize, mail.concurrency * 4));
+  const window = Math.max(2, mail.batchSize);
   const inflight = new Set<Promise<void>>();
   let stopped = false;
   let lastProgress = Date.now();
+  let lastStatusCheck = 0;
   const writer = new OutcomeWriter(async (group) => {
     await writeOutcomes(db, group.map((o) => o.outcome));
     if (await applyConsequences(ctx, db, clientId, campaignId, group)) stopped = true;
@@ -127,7 +128,10 @@ export async function runCampaign(ctx: AppContext, clientId: string, campaignId:
       lastProgress = Date.now();
       await publishProgress(ctx, db, clientId, campaignId);
     }
-    campaign = await findCampaign(db, campaignId);
+    if (Date.now() - lastStatusCheck > 200) {
+      lastStatusCheck = Date.now();
+      campaign = await findCampaign(db, campaignId);
+    }
     if (stopped || !campaign || campaign.status !== 'sending') {
       await drain();
       await publishProgress(ctx, db, clientId, campaignId);
