@@ -14,6 +14,7 @@ import { jobsCommand } from './jobs.ts';
 import { testWorkerCommand } from './test-worker.ts';
 import { doctorCommand } from './doctor.ts';
 import { secretsCommand } from './secrets.ts';
+import { scoringCommand } from './scoring.ts';
 import { simulateCommand } from './simulate.ts';
 import { webhooksCommand } from './webhooks.ts';
 
@@ -27,4 +28,5 @@ export const commands: CliCommand[] = [
   doctorCommand,
   simulateCommand,
   webhooksCommand,
+  scoringCommand,
 ];

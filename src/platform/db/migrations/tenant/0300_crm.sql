@@ -25,9 +25,8 @@ CREATE INDEX contacts_email_prefix ON contacts (lower(email) text_pattern_ops);
 CREATE INDEX contacts_created ON contacts (created_at DESC, id DESC);
 CREATE INDEX contacts_tags ON contacts USING gin (tags);
 
--- Filters and sorts on leads.
-CREATE INDEX leads_score_id ON leads (score DESC, id DESC);
-CREATE INDEX leads_stage_created ON leads (stage, created_at DESC, id DESC);
+-- Filters and sorts on leads (core already has (stage, created_at), (score), (created_at, id)):
+-- every extra index here is paid on each score update, so only the missing ones.
 CREATE INDEX leads_owner_created ON leads (owner, created_at DESC, id DESC);
 CREATE INDEX leads_source_created ON leads (source, created_at DESC, id DESC);
 CREATE INDEX leads_updated ON leads (updated_at DESC, id DESC);
