@@ -11,8 +11,8 @@ import { withTransaction, type Db } from '../platform/db/pool.ts';
 import { recordDomainEvent, type RealtimeEvent } from '../platform/events.ts';
 import { tenantDbById } from '../tenants/index.ts';
 import {
-  contactKeys, findContactByIdentity, findLeadByContact, insertInboundMessage, insertLeadIfMissing,
-  insertWhatsappError, lockContactKeys, rekeyContact, setReaction, touchConversationInbound, updateTemplateStatus, upsertContact,
+  contactKeys, findContactByIdentity, findLeadByContact, recordInboundMessage,
+  insertWhatsappError, lockContactKeys, rekeyContact, setReaction, updateTemplateStatus, upsertContact,
   type ContactRow, type LeadRow,
 } from './inbound.repo.ts';
 import type { InboundChange, InboundMessage, InboundStatus } from './parse-inbound.ts';
@@ -73,20 +73,23 @@ async function applyMessage(tx: Db, clientId: string, phoneNumberId: string | nu
     ({ contact, created } = await upsertFromMessage(tx, m));
   }
 
-  const message = await insertInboundMessage(tx, { contactId: contact.id, phoneNumberId, message: m });
-  if (!message) return; // redelivery: nothing changes, nobody is notified
+  const recorded = await recordInboundMessage(tx, {
+    contactId: contact.id,
+    phoneNumberId,
+    message: m,
+    lead: {
+      source: m.referral ? 'whatsapp_ad' : 'whatsapp',
+      sourceDetails: m.referral ? { referral: m.referral.raw, ctwaClid: m.referral.ctwaClid, phoneNumberId } : { phoneNumberId },
+    },
+  });
+  if (!recorded) return; // redelivery: nothing changes, nobody is notified
+  const { message, conversation, lead } = recorded;
   const conversationId = message.conversation_id;
   fx.messagesCreated++;
-  const conversation = await touchConversationInbound(tx, conversationId, m.timestamp ?? new Date(), m.text ?? `[${m.type}]`);
   fx.events.push({ clientId, event: 'message.created', conversationId, payload: { conversationId, message: presentMessage(message) } });
   fx.events.push({ clientId, event: 'conversation.updated', conversationId, payload: { conversation: presentConversation(conversation) } });
   if (message.media_id) fx.media.push({ messageId: message.id, mediaId: message.media_id });
 
-  const lead = await insertLeadIfMissing(tx, {
-    contactId: contact.id,
-    source: m.referral ? 'whatsapp_ad' : 'whatsapp',
-    sourceDetails: m.referral ? { referral: m.referral.raw, ctwaClid: m.referral.ctwaClid, phoneNumberId } : { phoneNumberId },
-  });
   if (lead) {
     await recordDomainEvent(tx, 'lead_captured', {
       leadId: lead.id, contactId: contact.id, conversationId, messageId: message.id, source: lead.source,

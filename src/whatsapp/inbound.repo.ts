@@ -142,32 +142,66 @@ export async function ensureConversation(db: Db, contactId: string, phoneNumberI
   return rows[0].id;
 }
 
+function toDate(value: unknown): Date | null {
+  return typeof value === 'string' ? new Date(value) : null;
+}
+
 /**
- * Ensures the contact's conversation on this business number and inserts the message once per wamid,
- * in one statement. @returns the new row, or undefined when the wamid was already stored
+ * One statement for a new inbound message: unless the wamid is already stored, upsert the contact's
+ * conversation on this number counting the message (24-hour window, preview, unread), insert the
+ * message, and create the contact's lead when it has none. Call under the contact's lock.
+ * @returns undefined when the wamid was already stored (nothing changed)
  */
-export async function insertInboundMessage(db: Db, input: { contactId: string; phoneNumberId: string | null; message: InboundMessage }): Promise<MessageRow | undefined> {
+export async function recordInboundMessage(db: Db, input: {
+  contactId: string;
+  phoneNumberId: string | null;
+  message: InboundMessage;
+  lead: { source: string; sourceDetails: unknown };
+}): Promise<{ message: MessageRow; conversation: ConversationRow; lead: LeadRow | null } | undefined> {
   const m = input.message;
   const media = m.media;
-  const { rows } = await db.query<MessageRow>(
-    `WITH conv AS (
-       INSERT INTO conversations (contact_id, phone_number_id) VALUES ($1, $17)
-       ON CONFLICT (contact_id, (coalesce(phone_number_id, ''))) DO UPDATE SET phone_number_id = EXCLUDED.phone_number_id
-       RETURNING id)
-     INSERT INTO messages (conversation_id, contact_id, direction, wa_message_id, type, text, content, raw, reply_to_wa_id, is_forwarded,
-       status, status_rank, error, media_id, media_status, media_mime_type, media_sha256, media_filename, wa_timestamp)
-     SELECT conv.id, $1, 'inbound', $2, $3, $4, $5, $6, $7, $8, 'received', 0, $9, $10, $11, $12, $13, $14, $15 FROM conv
-     WHERE NOT EXISTS (SELECT 1 FROM messages WHERE wa_message_id = $16)
-     ON CONFLICT (wa_message_id) WHERE wa_message_id IS NOT NULL DO NOTHING
-     RETURNING ${MESSAGE_COLUMNS}`,
+  const { rows } = await db.query<{ message: Record<string, unknown> | null; conversation: Record<string, unknown> | null; lead: Record<string, unknown> | null }>(
+    `WITH dup AS (SELECT EXISTS (SELECT 1 FROM messages WHERE wa_message_id = $2) AS seen),
+     conv AS (
+       INSERT INTO conversations AS c (contact_id, phone_number_id, last_inbound_at, last_message_at, last_message_preview, unread_count)
+       SELECT $1, $16, $17, $17, $18, 1 FROM dup WHERE NOT dup.seen
+       ON CONFLICT (contact_id, (coalesce(phone_number_id, ''))) DO UPDATE SET
+         last_inbound_at = greatest(c.last_inbound_at, EXCLUDED.last_inbound_at),
+         last_message_preview = CASE WHEN c.last_message_at IS NULL OR EXCLUDED.last_message_at >= c.last_message_at
+           THEN EXCLUDED.last_message_preview ELSE c.last_message_preview END,
+         last_message_at = greatest(c.last_message_at, EXCLUDED.last_message_at),
+         unread_count = c.unread_count + 1, status = 'open', updated_at = now()
+       RETURNING c.id, c.contact_id, c.phone_number_id, c.status, c.last_inbound_at, c.last_message_at, c.last_message_preview, c.unread_count, c.updated_at),
+     msg AS (
+       INSERT INTO messages (conversation_id, contact_id, direction, wa_message_id, type, text, content, raw, reply_to_wa_id, is_forwarded,
+         status, status_rank, error, media_id, media_status, media_mime_type, media_sha256, media_filename, wa_timestamp)
+       SELECT conv.id, $1, 'inbound', $2, $3, $4, $5, $6, $7, $8, 'received', 0, $9, $10, $11, $12, $13, $14, $15 FROM conv
+       ON CONFLICT (wa_message_id) WHERE wa_message_id IS NOT NULL DO NOTHING
+       RETURNING ${MESSAGE_COLUMNS}),
+     lead AS (
+       INSERT INTO leads (contact_id, pipeline_id, source, source_details)
+       SELECT $1, (SELECT id FROM pipelines WHERE is_default LIMIT 1), $19, $20 FROM msg
+       ON CONFLICT (contact_id) DO NOTHING
+       RETURNING id, contact_id, stage, source, source_details, created_at)
+     SELECT (SELECT row_to_json(msg) FROM msg) AS message, (SELECT row_to_json(conv) FROM conv) AS conversation,
+       (SELECT row_to_json(lead) FROM lead) AS lead`,
     [
       input.contactId, m.waMessageId, m.type, m.text, m.content, m.raw, m.replyTo?.waMessageId ?? null, m.forwarded,
       m.errors ? JSON.stringify(m.errors) : null,
       media?.id ?? null, media ? 'pending' : null, media?.mimeType ?? null, media?.sha256 ?? null, media?.filename ?? null, m.timestamp,
-      m.waMessageId, input.phoneNumberId,
+      input.phoneNumberId, m.timestamp ?? new Date(), (m.text ?? `[${m.type}]`).slice(0, 200),
+      input.lead.source, input.lead.sourceDetails === null ? null : JSON.stringify(input.lead.sourceDetails),
     ],
   );
-  return rows[0];
+  const row = rows[0];
+  if (!row?.message || !row.conversation) return undefined;
+  const message = { ...row.message, wa_timestamp: toDate(row.message.wa_timestamp), created_at: toDate(row.message.created_at) } as unknown as MessageRow;
+  const c = row.conversation;
+  const conversation = {
+    ...c, last_inbound_at: toDate(c.last_inbound_at), last_message_at: toDate(c.last_message_at), updated_at: toDate(c.updated_at),
+  } as unknown as ConversationRow;
+  const lead = row.lead ? { ...row.lead, created_at: toDate(row.lead.created_at) } as unknown as LeadRow : null;
+  return { message, conversation, lead };
 }
 
 /** Counts a new inbound message on its conversation: window, preview, unread. */

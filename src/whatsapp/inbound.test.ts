@@ -204,6 +204,13 @@ describe('every fixture end to end', () => {
       const created = events.filter((e) => e.event === 'message.created');
       assert.equal(created.length, 1, `${file}: one message.created`);
       assert.equal(created[0].clientId, a.id);
+      const payload = created[0].payload as { conversationId: string; message: { waMessageId: string; createdAt: string; timestamp: string } };
+      assert.equal(payload.message.waMessageId, m.id);
+      assert.match(payload.message.createdAt, /^\d{4}-\d\d-\d\dT/);
+      assert.equal(payload.message.timestamp, new Date(Number(m.timestamp) * 1000).toISOString());
+      const conv = events.find((e) => e.event === 'conversation.updated')?.payload as { conversation: { id: string; unreadCount: number; lastInboundAt: string } };
+      assert.equal(conv.conversation.id, payload.conversationId);
+      assert.ok(conv.conversation.unreadCount >= 1 && typeof conv.conversation.lastInboundAt === 'string');
     }
     const byType = async (file: string) => messageByWamid(dbA, wamidOf(file));
     assert.equal((await byType('text.json')).type, 'text');
