@@ -24,9 +24,9 @@ import { createClient, tenantDbById } from '../src/tenants/index.ts';
 import { writeSecrets } from '../src/tenants/secrets.ts';
 import { startSmtpSink } from '../test/smtp-sink.ts';
 
-const EMAILS = Number(process.env.BENCH_EMAILS ?? 5000);
-const RATE = Number(process.env.BENCH_RATE ?? 200);
-const RATE_EMAILS = Number(process.env.BENCH_RATE_EMAILS ?? 1000);
+const EMAILS = Number(process.env.BENCH_EMAILS ?? 3000);
+const RATE = Number(process.env.BENCH_RATE ?? 50);
+const RATE_EMAILS = Number(process.env.BENCH_RATE_EMAILS ?? 500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 5);
 const dataDir = mkdtempSync(path.join(tmpdir(), 'ecodrix-bench-email-'));
 const log = (line: string) => process.stderr.write(`[email] ${line}\n`);
