@@ -103,6 +103,7 @@ export class WhatsappSimulator {
   private readonly server: http.Server;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly faults: Fault[] = [];
+  private readonly wabas = new Map<string, string>();
   private closed = false;
   /** Requests received (all endpoints), for tests and the bench. */
   requests = 0;
@@ -128,6 +129,11 @@ export class WhatsappSimulator {
     this.timers.clear();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** The WABA id to put in webhooks for a number (the client's own when it has one). */
+  rememberWaba(phoneNumberId: string, wabaId: string): void {
+    this.wabas.set(phoneNumberId, wabaId);
   }
 
   /** Scripts the next matching requests (tests). */
@@ -301,7 +307,7 @@ export class WhatsappSimulator {
     return {
       object: 'whatsapp_business_account',
       entry: [{
-        id: sandboxWabaFor(phoneNumberId),
+        id: this.wabas.get(phoneNumberId) ?? sandboxWabaFor(phoneNumberId),
         changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: displayNumber(phoneNumberId), phone_number_id: phoneNumberId }, ...value } }],
       }],
     };

@@ -127,6 +127,7 @@ export async function resolveGraphTarget(ctx: AppContext, clientId: string): Pro
   if (usesSandbox(ctx, Boolean(secrets.whatsappToken))) {
     const identity = await ensureSandboxIdentity(ctx, client);
     const simulator = await simulatorFor(ctx);
+    simulator.rememberWaba(identity.phoneNumberId, identity.wabaId);
     target = { clientId, baseUrl: simulator.url, version: graphApiVersion, token: 'sandbox-token', phoneNumberId: identity.phoneNumberId, wabaId: identity.wabaId, sandbox: true };
   } else {
     if (client.whatsapp_status === 'needs_token') {

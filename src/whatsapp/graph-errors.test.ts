@@ -149,6 +149,14 @@ describe('sending through the Graph API', () => {
     assert.equal(sends().at(-1)!.authorization, 'Bearer token-a-second');
   });
 
+  test('the sandbox routes refuse a client connected to WhatsApp', async () => {
+    const outbox = await h.app.inject({ method: 'GET', url: '/api/sandbox/outbox', headers: a.headers });
+    assert.equal(outbox.statusCode, 409);
+    assert.equal(outbox.json().error.code, 'SANDBOX_DISABLED');
+    const inbound = await h.app.inject({ method: 'POST', url: '/api/sandbox/inbound', headers: a.headers, payload: { from: '15550000001', text: 'hi' } });
+    assert.equal(inbound.statusCode, 409);
+  });
+
   test('tokens never appear in logs', () => {
     assert.ok(!h.logs.some((l) => l.includes('token-a-first') || l.includes('token-a-second')));
   });
