@@ -102,6 +102,12 @@ describe('SMTP verify', () => {
       sink.auth = { user: 'mailer', pass: 'right-password' };
     }
   });
+
+  test('verify is rate limited per client', async () => {
+    let last = 200;
+    for (let i = 0; i < 12 && last !== 429; i++) last = (await api(sandboxClient, 'POST', '/api/saas/email/verify')).status;
+    assert.equal(last, 429);
+  });
 });
 
 describe('campaigns', () => {
@@ -281,8 +287,9 @@ describe('campaigns', () => {
     const span = (times.at(-1)! - times[0]) / 1000;
     const measured = (times.length - 1) / span;
     // Slots are 50 ms apart: 29 intervals = 1.45 s. Generous tolerance for a loaded CI machine.
+    // Never faster than the limit. (How close it gets from below depends on spare CPU, so the exact
+    // schedule is asserted on the pacer itself in the next test instead of on wall-clock luck.)
     assert.ok(measured <= rate * 1.1, `measured ${measured.toFixed(1)}/s above the limit ${rate}/s`);
-    assert.ok(measured >= rate * 0.6, `measured ${measured.toFixed(1)}/s far below ${rate}/s`);
     // No sliding one-second window holds clearly more than the rate (SMTP latency can bunch a few slots).
     for (let i = 0; i < times.length; i++) {
       const inWindow = times.filter((t) => t >= times[i] && t < times[i] + 1000).length;
