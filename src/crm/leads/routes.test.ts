@@ -208,3 +208,12 @@ test('pipelines: default exists, custom ones with ordered stages, guarded delete
   await call(a, 'DELETE', `/api/crm/leads/${lead.id}`);
   assert.equal((await call(a, 'DELETE', `/api/crm/pipelines/${pipeline.id}`)).statusCode, 204);
 });
+
+test('every CRM resource is in the OpenAPI document', async () => {
+  const doc = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, unknown> };
+  for (const p of ['/api/crm/contacts', '/api/crm/contacts/duplicates', '/api/crm/contacts/{id}/merge', '/api/crm/leads', '/api/crm/leads/import',
+    '/api/crm/leads/export', '/api/crm/leads/{id}/stage', '/api/crm/leads/{id}/timeline', '/api/crm/leads/{id}/score', '/api/crm/pipelines',
+    '/api/crm/fields', '/api/crm/scoring/rules', '/api/crm/scoring/{leadId}/recalculate', '/api/crm/appointments', '/api/crm/settings']) {
+    assert.ok(doc.paths[p], `${p} missing from /openapi.json`);
+  }
+});

@@ -123,25 +123,27 @@ export async function recalculateScores(db: Db, target: ScoreTarget, options: Re
         FROM target t JOIN rules r ON r.signal = 'fit'
         CROSS JOIN LATERAL (SELECT ${FIT_VALUE} AS v) f
        WHERE ${FIT_MATCH}),
+    -- Rule caps, then group totals by window (one sort), then one aggregation per lead.
     rule_points AS (
-      SELECT lead_id, key, group_key, n,
-             CASE WHEN max_points IS NULL THEN pts ELSE GREATEST(LEAST(pts, max_points::float8), -max_points::float8) END AS pts
-        FROM (SELECT * FROM event_points UNION ALL SELECT * FROM fit_points) u),
-    group_points AS (
-      SELECT rp.lead_id, rp.group_key, sum(rp.pts) AS raw, g.cap
-        FROM rule_points rp JOIN scoring_groups g ON g.key = rp.group_key GROUP BY 1, 2, 4),
-    lead_groups AS (
-      SELECT lead_id, sum(CASE WHEN cap IS NULL THEN raw ELSE LEAST(raw, cap::float8) END) AS total,
-             jsonb_agg(jsonb_build_object('group', group_key, 'points', round(raw::numeric, 1), 'cap', cap,
-                       'counted', round((CASE WHEN cap IS NULL THEN raw ELSE LEAST(raw, cap::float8) END)::numeric, 1)) ORDER BY group_key) AS groups
-        FROM group_points GROUP BY lead_id),
-    lead_rules AS (
-      SELECT lead_id, jsonb_agg(jsonb_build_object('rule', key, 'group', group_key, 'count', n, 'points', round(pts::numeric, 1)) ORDER BY pts DESC, key) AS rules
+      SELECT u.lead_id, u.key, u.group_key, u.n, u.pts, g.cap,
+             sum(u.pts) OVER (PARTITION BY u.lead_id, u.group_key) AS group_raw,
+             row_number() OVER (PARTITION BY u.lead_id, u.group_key ORDER BY u.key) AS gi
+        FROM (SELECT lead_id, key, group_key, n,
+                     CASE WHEN max_points IS NULL THEN pts ELSE GREATEST(LEAST(pts, max_points::float8), -max_points::float8) END AS pts
+                FROM (SELECT * FROM event_points UNION ALL SELECT * FROM fit_points) e) u
+        JOIN scoring_groups g ON g.key = u.group_key),
+    per_lead AS (
+      SELECT lead_id,
+             sum(CASE WHEN gi = 1 THEN CASE WHEN cap IS NULL THEN group_raw ELSE LEAST(group_raw, cap::float8) END END) AS total,
+             jsonb_agg(jsonb_build_object('rule', key, 'group', group_key, 'count', n, 'points', round(pts::numeric, 1)) ORDER BY pts DESC, key) AS rules,
+             jsonb_agg(jsonb_build_object('group', group_key, 'points', round(group_raw::numeric, 1), 'cap', cap,
+                       'counted', round((CASE WHEN cap IS NULL THEN group_raw ELSE LEAST(group_raw, cap::float8) END)::numeric, 1)) ORDER BY group_key)
+               FILTER (WHERE gi = 1) AS groups
         FROM rule_points GROUP BY lead_id),
     totals AS (
-      SELECT t.id, t.previous, GREATEST(0, round(coalesce(lg.total, 0)))::int AS score,
-             jsonb_build_object('rules', coalesce(lr.rules, '[]'::jsonb), 'groups', coalesce(lg.groups, '[]'::jsonb)) AS breakdown
-        FROM target t LEFT JOIN lead_groups lg ON lg.lead_id = t.id LEFT JOIN lead_rules lr ON lr.lead_id = t.id),
+      SELECT t.id, t.previous, GREATEST(0, round(coalesce(p.total, 0)))::int AS score,
+             jsonb_build_object('rules', coalesce(p.rules, '[]'::jsonb), 'groups', coalesce(p.groups, '[]'::jsonb)) AS breakdown
+        FROM target t LEFT JOIN per_lead p ON p.lead_id = t.id),
     updated AS (
       UPDATE leads l SET score = t.score, score_breakdown = t.breakdown, score_updated_at = $1::timestamptz
         FROM totals t WHERE l.id = t.id AND (l.score <> t.score OR l.score_breakdown IS DISTINCT FROM t.breakdown OR l.score_updated_at IS NULL)
