@@ -7,7 +7,7 @@ import type { JobDefinition } from './platform/jobs/queue.ts';
 import { deliverCallbackJob, dispatchEventsJob, recordFailedActionJob, runWorkflowActionJob, sweepEventsJob } from './workflows/index.ts';
 import { downloadMediaJob, sweepPendingMediaJob, SWEEP_PENDING_MEDIA_CRON } from './media/index.ts';
 import { checkConferenceJob } from './meet/index.ts';
-import { reconcileSendJob, sendMessageJob, syncTemplatesJob } from './whatsapp/index.ts';
+import { pruneInboxJob, PRUNE_INBOX_CRON, reconcileSendJob, sendMessageJob, syncTemplatesJob } from './whatsapp/index.ts';
 import { sendCampaignJob } from './campaigns/index.ts';
 import { checkFirstContactSlaJob, nightlyScoringJob, recalculateClientScoresJob, scheduleAppointmentRemindersJob } from './crm/index.ts';
 
@@ -23,6 +23,7 @@ export const jobDefinitions: JobDefinition<any, AppContext>[] = [
   sendMessageJob,
   reconcileSendJob,
   syncTemplatesJob,
+  pruneInboxJob,
   sendCampaignJob,
   nightlyScoringJob,
   recalculateClientScoresJob,
@@ -34,6 +35,7 @@ export const jobDefinitions: JobDefinition<any, AppContext>[] = [
 export const cronSchedules: Array<[JobDefinition<any, AppContext>, string]> = [
   [sweepEventsJob, '* * * * *'],
   [syncTemplatesJob, '17 3 * * *'],
+  [pruneInboxJob, PRUNE_INBOX_CRON],
   [sweepPendingMediaJob, SWEEP_PENDING_MEDIA_CRON],
   [nightlyScoringJob, '30 2 * * *'],
   [checkFirstContactSlaJob, '* * * * *'],

@@ -481,6 +481,20 @@ describe('routing and failures', () => {
   });
 });
 
+test('the prune job deletes old applied rows and keeps recent and parked ones', async () => {
+  const { rows: [old] } = await h.ctx.controlDb.query(
+    `INSERT INTO whatsapp_inbox (body, state, processed_at) VALUES ('{}', 'done', now() - interval '8 days') RETURNING id::text`);
+  const { rows: [deadOld] } = await h.ctx.controlDb.query(
+    `INSERT INTO whatsapp_inbox (body, state, received_at) VALUES ('{}', 'dead', now() - interval '10 days') RETURNING id::text`);
+  const before = (await inboxRows()).length;
+  const { pruneInboxJob } = await import('./prune-inbox.job.ts');
+  const result = await pruneInboxJob.handler({}, h.ctx, undefined as never) as { deleted: number };
+  assert.equal(result.deleted, 1);
+  const ids = (await inboxRows()).map((r) => r.id);
+  assert.equal(ids.length, before - 1);
+  assert.ok(!ids.includes(old.id) && ids.includes(deadOld.id));
+});
+
 describe('read API', () => {
   test('conversations newest first with unread counts, search and cursor pagination', async () => {
     const res = await h.app.inject({ method: 'GET', url: '/api/saas/chat/conversations?limit=2', headers: a.headers });

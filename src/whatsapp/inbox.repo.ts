@@ -155,3 +155,13 @@ export async function requeueInboxRow(db: Db, id: string): Promise<{ previous: I
   const { rows: existing } = await db.query<{ state: InboxState }>('SELECT state FROM whatsapp_inbox WHERE id = $1', [id]);
   return existing[0] ? { previous: existing[0].state, requeued: false } : undefined;
 }
+
+/** Deletes applied rows older than `days` (dead/unroutable after 4× as long). @returns rows deleted */
+export async function pruneInboxRows(db: Db, days: number): Promise<number> {
+  const { rowCount } = await db.query(
+    `DELETE FROM whatsapp_inbox WHERE (state = 'done' AND processed_at < now() - make_interval(days => $1))
+       OR (state IN ('dead', 'unroutable') AND received_at < now() - make_interval(days => $1 * 4))`,
+    [days],
+  );
+  return rowCount ?? 0;
+}

@@ -6,6 +6,7 @@ export { STATUS_RANK, statusRank } from './status-rank.ts';
 export { signBody } from './verify-signature.ts';
 export { parseWebhookBody, type InboundChange, type InboundMessage, type InboundStatus } from './parse-inbound.ts';
 export { listWebhookInbox, replayWebhook } from './manage-inbox.ts';
+export { pruneInboxJob, PRUNE_INBOX_CRON } from './prune-inbox.job.ts';
 export { presentMessage, presentConversation, type MessageView, type ConversationView } from './present.ts';
 // Outbound (issue 4)
 export { sendMessage, sendTemplateMessage, type SendMessageInput, type SendTemplateOptions } from './send-message.ts';
