@@ -104,8 +104,8 @@ export class JobQueue<TContext> {
   private readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   private context?: TContext;
   private started = false;
-  /** Worker id per queue consumed by this process (for punctual wake-ups of delayed jobs). */
-  private readonly workerIds = new Map<string, string>();
+  /** Worker loop ids per queue consumed by this process (for punctual wake-ups of delayed jobs). */
+  private readonly workerIds = new Map<string, string[]>();
   private readonly wakeTimers = new Map<string, NodeJS.Timeout>();
   private scanner?: NodeJS.Timeout;
 
@@ -210,13 +210,12 @@ export class JobQueue<TContext> {
 
   /** Wakes this process's worker of `name` at `at` (a few ms after, so the job is due). */
   private wakeAt(name: string, at: Date): void {
-    const workerId = this.workerIds.get(name);
-    if (!workerId) return;
+    if (!this.workerIds.has(name)) return;
     const key = `${name}|${at.getTime()}`;
     if (this.wakeTimers.has(key)) return;
     const timer = setTimeout(() => {
       this.wakeTimers.delete(key);
-      if (this.started) this.boss.notifyWorker(workerId);
+      this.wake(name);
     }, Math.max(0, at.getTime() - Date.now() + 10));
     timer.unref();
     this.wakeTimers.set(key, timer);
@@ -228,6 +227,12 @@ export class JobQueue<TContext> {
       backoffSeconds: definition.retry?.backoffSeconds ?? this.settings.backoffSeconds,
       expireInSeconds: definition.retry?.expireInSeconds ?? this.settings.expireInSeconds,
     };
+  }
+
+  /** Makes every local worker loop of `name` fetch now (instead of after its backstop poll). */
+  private wake(name: string): void {
+    if (!this.started) return;
+    for (const id of this.workerIds.get(name) ?? []) this.boss.notifyWorker(id);
   }
 
   private async work(definition: JobDefinition<any, TContext>): Promise<void> {
@@ -248,10 +253,15 @@ export class JobQueue<TContext> {
           this.logger.warn({ job: definition.name, id: job.id, attempt: job.retryCount + 1, err: (err as Error).message }, isLast ? 'job failed for good' : 'job attempt failed; will retry');
           if (isLast && definition.onFailed) await definition.onFailed(job.data, this.context!, err).catch(() => {});
           throw err;
+        } finally {
+          // pg-boss sleeps a loop after a single-job fetch until NOTIFY or the backstop poll (10 s);
+          // there may be more jobs ready (a backlog, retries), so look again at once.
+          setImmediate(() => this.wake(definition.name));
         }
       }
     });
-    this.workerIds.set(definition.name, workerId);
+    const loops = this.boss.getWipData().filter((w) => w.workId === workerId).map((w) => w.id);
+    this.workerIds.set(definition.name, loops.length ? loops : [workerId]);
   }
 
   /**
