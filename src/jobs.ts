@@ -6,7 +6,7 @@ import type { AppContext } from './context.ts';
 import type { JobDefinition } from './platform/jobs/queue.ts';
 import { deliverCallbackJob, dispatchEventsJob, recordFailedActionJob, runWorkflowActionJob, sweepEventsJob } from './workflows/index.ts';
 import { downloadMediaJob, sweepPendingMediaJob, SWEEP_PENDING_MEDIA_CRON } from './media/index.ts';
-import { checkConferenceJob } from './meet/index.ts';
+import { checkConferenceJob, syncAppointmentMeetingJob } from './meet/index.ts';
 import { pruneInboxJob, PRUNE_INBOX_CRON, reconcileSendJob, sendMessageJob, syncTemplatesJob } from './whatsapp/index.ts';
 import { sendCampaignJob } from './campaigns/index.ts';
 import { checkFirstContactSlaJob, nightlyScoringJob, recalculateClientScoresJob, scheduleAppointmentRemindersJob } from './crm/index.ts';
@@ -20,6 +20,7 @@ export const jobDefinitions: JobDefinition<any, AppContext>[] = [
   downloadMediaJob,
   sweepPendingMediaJob,
   checkConferenceJob,
+  syncAppointmentMeetingJob,
   sendMessageJob,
   reconcileSendJob,
   syncTemplatesJob,

@@ -7,12 +7,10 @@
  *   rescheduleMeeting(ctx, { clientId, appointmentId, start, end })
  *   cancelMeeting(ctx, { clientId, appointmentId })
  *   syncAppointmentMeeting(ctx, { clientId, appointmentId, start, end, timeZone?, cancelled? })  (no-op without a meeting)
+ *   followAppointmentChange(ctx, same input)  (never throws: a Google failure is retried by a job)
  */
 import type { AppContext } from '../context.ts';
-import { isAppError } from '../platform/errors.ts';
-import { cancelMeeting } from './cancel-meeting.ts';
 import { createMeeting, type CreateMeetingInput } from './create-meeting.ts';
-import { rescheduleMeeting } from './reschedule-meeting.ts';
 import type { MeetingView } from './present-meeting.ts';
 
 export { registerMeetRoutes } from './routes.ts';
@@ -22,6 +20,8 @@ export { createMeeting, type CreateMeetingInput } from './create-meeting.ts';
 export { rescheduleMeeting, type RescheduleMeetingInput } from './reschedule-meeting.ts';
 export { cancelMeeting, type CancelMeetingInput } from './cancel-meeting.ts';
 export { getAccessToken } from './get-access-token.ts';
+export { syncAppointmentMeeting, followAppointmentChange, type SyncAppointmentMeetingInput } from './sync-appointment-meeting.ts';
+export { syncAppointmentMeetingJob } from './sync-appointment-meeting.job.ts';
 export type { MeetingView } from './present-meeting.ts';
 
 export interface AppointmentMeetingInput extends Omit<CreateMeetingInput, 'appointmentId' | 'idempotencyKey'> {
@@ -33,28 +33,3 @@ export async function createMeetingForAppointment(ctx: AppContext, input: Appoin
   return createMeeting(ctx, { ...input, idempotencyKey: `appointment:${input.appointmentId}` });
 }
 
-export interface SyncAppointmentMeetingInput {
-  clientId: string;
-  appointmentId: string;
-  /** The appointment was cancelled: cancel its meeting. */
-  cancelled?: boolean;
-  start?: string | Date;
-  end?: string | Date;
-  timeZone?: string;
-}
-
-/**
- * Keeps an appointment's meeting in step after the appointment changed: cancels it, or moves it to
- * `start`/`end`. Returns null (and does nothing) when the appointment has no meeting, so the CRM can
- * call it after every reschedule or cancellation.
- */
-export async function syncAppointmentMeeting(ctx: AppContext, input: SyncAppointmentMeetingInput): Promise<MeetingView | null> {
-  try {
-    if (input.cancelled) return await cancelMeeting(ctx, { clientId: input.clientId, appointmentId: input.appointmentId });
-    if (input.start === undefined || input.end === undefined) return null;
-    return await rescheduleMeeting(ctx, { clientId: input.clientId, appointmentId: input.appointmentId, start: input.start, end: input.end, timeZone: input.timeZone });
-  } catch (err) {
-    if (isAppError(err, 'MEETING_NOT_FOUND')) return null;
-    throw err;
-  }
-}

@@ -54,6 +54,14 @@ function create(client: TestClient, extra: Record<string, unknown> = {}) {
   return h.app.inject({ method: 'POST', url: '/api/saas/meet', headers: client.headers, payload: body(extra) });
 }
 
+async function waitFor(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const inserts = () => google.count('POST', /\/events$/);
 const tokenCalls = () => google.count('POST', /^\/token$/);
 
@@ -239,6 +247,34 @@ test('bad input is refused before Google is called', async () => {
   assert.equal((await create(a, { timeZone: 'Mars/Olympus' })).statusCode, 400);
   assert.equal((await create(a, { title: '' })).statusCode, 400);
   assert.equal(inserts(), before);
+});
+
+test('an appointment\'s meeting moves and is cancelled with the appointment (CRM hook), also when Google fails at first', async () => {
+  const contact = await h.app.inject({ method: 'POST', url: '/api/crm/contacts', headers: a.headers, payload: { name: 'Meera', phone: '+91 98765 43210', email: 'meera@example.com' } });
+  assert.equal(contact.statusCode, 201, contact.body);
+  const start = Date.now() + 48 * 3_600_000;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const booked = await h.app.inject({ method: 'POST', url: '/api/crm/appointments', headers: a.headers, payload: { contactId: contact.json().id, title: 'Consultation', startsAt: iso(start), endsAt: iso(start + 3_600_000), timezone: 'Asia/Kolkata' } });
+  assert.equal(booked.statusCode, 201, booked.body);
+  const appointmentId = booked.json().id as string;
+  const meeting = (await create(a, { appointmentId, start: iso(start), end: iso(start + 3_600_000) })).json();
+  assert.equal(meeting.appointmentId, appointmentId);
+
+  const moved = await h.app.inject({ method: 'POST', url: `/api/crm/appointments/${appointmentId}/reschedule`, headers: a.headers, payload: { startsAt: iso(start + 3_600_000), endsAt: iso(start + 2 * 3_600_000) } });
+  assert.equal(moved.statusCode, 200, moved.body);
+  assert.equal(google.events.get(meeting.eventId)!.event.start.dateTime, iso(start + 3_600_000));
+  assert.equal((await h.app.inject({ method: 'GET', url: `/api/saas/meet/${meeting.eventId}`, headers: a.headers })).json().start, iso(start + 3_600_000));
+
+  // Google down for the whole inline attempt: the appointment still moves; the job catches the meeting up.
+  for (let i = 0; i < 3; i++) google.inject({ method: 'PATCH', path: new RegExp(`/events/${meeting.eventId}$`), status: 503 });
+  const movedAgain = await h.app.inject({ method: 'POST', url: `/api/crm/appointments/${appointmentId}/reschedule`, headers: a.headers, payload: { startsAt: iso(start + 2 * 3_600_000), endsAt: iso(start + 3 * 3_600_000) } });
+  assert.equal(movedAgain.statusCode, 200, movedAgain.body);
+  await waitFor(() => google.events.get(meeting.eventId)!.event.start.dateTime === iso(start + 2 * 3_600_000), 'the background job to move the event');
+
+  const cancelled = await h.app.inject({ method: 'POST', url: `/api/crm/appointments/${appointmentId}/cancel`, headers: a.headers, payload: {} });
+  assert.equal(cancelled.statusCode, 200, cancelled.body);
+  assert.equal(google.events.get(meeting.eventId)!.deleted, true);
+  assert.equal((await h.app.inject({ method: 'GET', url: `/api/saas/meet/${meeting.eventId}`, headers: a.headers })).json().status, 'cancelled');
 });
 
 test('a rejected access token (401) is refreshed once and the call retried; the new token is cached', async () => {

@@ -10,6 +10,7 @@ import type { Db } from '../../platform/db/pool.ts';
 import { withTransaction } from '../../platform/db/pool.ts';
 import { AppError } from '../../platform/errors.ts';
 import { recordDomainEvent } from '../../platform/events.ts';
+import { followAppointmentChange } from '../../meet/index.ts';
 import { findAppointment, presentAppointment, type AppointmentRow } from './appointments.repo.ts';
 import { checkTimes } from './book-appointment.ts';
 import { fireAppointmentTrigger, scheduleReminders } from './notify-workflows.ts';
@@ -47,6 +48,8 @@ export async function rescheduleAppointment(ctx: AppContext, pool: pg.Pool, clie
   });
   ctx.domainEvents.recorded(clientId);
   if (before.starts_at.getTime() !== after.starts_at.getTime()) await fireAppointmentTrigger(ctx, clientId, after, 'appointment_rescheduled');
+  // Its Meet meeting (if any) moves with it.
+  await followAppointmentChange(ctx, { clientId, appointmentId: id, start: after.starts_at, end: after.ends_at, timeZone: after.timezone });
   await scheduleReminders(ctx, pool, clientId, after);
   const view = presentAppointment((await findAppointment(pool, id))!);
   ctx.realtime.publish({ clientId, event: 'appointment.updated', payload: view });
@@ -63,6 +66,7 @@ export async function cancelAppointment(ctx: AppContext, pool: pg.Pool, clientId
   if (before.status !== 'cancelled') {
     ctx.domainEvents.recorded(clientId);
     await fireAppointmentTrigger(ctx, clientId, after, 'appointment_cancelled');
+    await followAppointmentChange(ctx, { clientId, appointmentId: id, cancelled: true });
   }
   const view = presentAppointment(after);
   ctx.realtime.publish({ clientId, event: 'appointment.updated', payload: view });
