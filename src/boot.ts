@@ -129,6 +129,8 @@ export async function boot(options: BootOptions = {}): Promise<Booted> {
 
   const ctx: AppContext = { config, logger, controlDb, controlUrl, embedded: Boolean(embedded), keyring, tenantPools, queue, storage, realtime, domainEvents: nullDomainEventsNotifier, metrics: new MetricsRegistry(), mailer: new Mailer({ policy: new SmtpAddressPolicy(config.mail.allowHosts), tlsVerify: config.mail.tlsVerify, connectTimeoutMs: config.mail.connectTimeoutMs, socketTimeoutMs: config.mail.socketTimeoutMs, idleMs: config.mail.poolIdleMs, logger }) };
   ctx.domainEvents = domainEventsNotifier(ctx);
+  if (config.outbound.allowHosts.length) logger.warn({ allowHosts: config.outbound.allowHosts }, 'SSRF_ALLOW_HOSTS: outbound requests to these hosts may reach internal addresses');
+  else logger.info('outbound requests to tenant URLs: public addresses only (SSRF_ALLOW_HOSTS empty)');
   return {
     ctx,
     async close() {
