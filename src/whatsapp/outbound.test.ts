@@ -371,6 +371,13 @@ describe('bad paths from Meta', () => {
     assert.equal(await outboxCount(a, '15550000901'), 1);
   });
 
+  test('a send job that runs before the API committed waits for the row, retries, and gives up only on its last attempt', async () => {
+    const { performSend } = await import('./send-message.job.ts');
+    const missing = { clientId: a.id, messageId: '00000000-0000-4000-8000-00000000abcd' };
+    await assert.rejects(performSend(h.ctx, missing, false), /not committed yet/);
+    assert.deepEqual(await performSend(h.ctx, missing, true), { skipped: 'missing' });
+  });
+
   test('secrets never appear in logs', () => {
     assert.ok(!h.logs.some((l) => l.includes(a.apiKey) || l.includes('sandbox-token')));
   });

@@ -47,10 +47,18 @@ async function afterSent(ctx: AppContext, clientId: string, db: pg.Pool, row: Ou
   publish(ctx, clientId, change ? await findOutbound(db, row.id) : row);
 }
 
-export async function performSend(ctx: AppContext, data: SendJobData): Promise<Record<string, unknown>> {
+export async function performSend(ctx: AppContext, data: SendJobData, lastAttempt = true): Promise<Record<string, unknown>> {
   const { clientId, messageId } = data;
   const db = await tenantDbById(ctx, clientId);
-  const row = await findOutbound(db, messageId);
+  // The API enqueues before its transaction commits: the row normally appears within milliseconds;
+  // otherwise retry the job later, and give up on the last attempt (the transaction rolled back).
+  let row = await findOutbound(db, messageId);
+  for (const delay of [5, 10, 20, 50, 100, 200, 400]) {
+    if (row) break;
+    await new Promise((r) => setTimeout(r, delay));
+    row = await findOutbound(db, messageId);
+  }
+  if (!row && !lastAttempt) throw new Error('the message is not committed yet');
   if (!row || row.direction !== 'outbound' || row.wa_message_id || row.status !== 'queued') return { skipped: row?.status ?? 'missing' };
   if (row.send_in_flight_at) {
     // An earlier attempt started and never finished (process died mid-request): outcome unknown.
@@ -130,7 +138,7 @@ export const sendMessageJob = defineJob<SendJobData, AppContext>({
   name: 'whatsapp.send-message',
   concurrency: 32,
   retry: { attempts: 5, backoffSeconds: 2, expireInSeconds: 120 },
-  handler: (data, ctx) => performSend(ctx, data),
+  handler: (data, ctx, _job, attempt) => performSend(ctx, data, attempt.isLast),
   async onFailed(data, ctx, error) {
     const db = await tenantDbById(ctx, data.clientId);
     const detail = error instanceof GraphError ? error.toJSON() : { ourCode: isAppError(error) ? error.code : 'INTERNAL', message: (error as Error).message };

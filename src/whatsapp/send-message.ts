@@ -16,7 +16,7 @@ import { ensureConversation, lockContactKeys, upsertContact } from './inbound.re
 import { normaliseContent, normalisePhone, type SendContentInput, type StoredContent } from './message-content.ts';
 import {
   findByIdempotencyKey, findConversationMessage, findConversationWithContact, insertOutboundMedia, insertQueuedMessage,
-  markFailed, touchConversationOutbound, type ConversationWithContact, type OutboundRow,
+  touchConversationOutbound, type ConversationWithContact, type OutboundRow,
 } from './outbound.repo.ts';
 import { presentMessage, type MessageView } from './present.ts';
 import { sendMessageJob } from './send-message.job.ts';
@@ -97,23 +97,24 @@ export async function sendMessage(ctx: AppContext, clientId: string, db: pg.Pool
     if (inserted.created) {
       if (normalised.upload) await insertOutboundMedia(tx, inserted.row.id, normalised.upload);
       await touchConversationOutbound(tx, conversation.id, normalised.preview);
+      // Job first, then commit: a crash in between leaves a job without a message (it gives up),
+      // never a queued message without a job. The job waits for the commit (see performSend).
+      await enqueueSend(ctx, clientId, inserted.row);
     }
     return inserted;
   });
   if (!created) return { message: presentMessage(row), replayed: true };
-  await enqueueSend(ctx, clientId, db, row);
   const message = presentMessage(row);
   ctx.realtime.publish({ clientId, event: 'message.created', payload: { conversationId: conversation.id, message }, conversationId: conversation.id });
   return { message, replayed: false };
 }
 
-/** Enqueues the send job (keyed by the message id); a failure to enqueue fails the message rather than leaving it queued forever. */
-async function enqueueSend(ctx: AppContext, clientId: string, db: pg.Pool, row: OutboundRow): Promise<void> {
+/** Enqueues the send job, keyed by the message id (a second enqueue of the same message is a no-op). */
+async function enqueueSend(ctx: AppContext, clientId: string, row: OutboundRow): Promise<void> {
   try {
     await ctx.queue.enqueue(sendMessageJob, { clientId, messageId: row.id }, { key: row.id });
   } catch (err) {
-    await markFailed(db, row.id, { ourCode: 'UPSTREAM_UNAVAILABLE', message: 'Could not queue the send' });
-    throw new AppError('UPSTREAM_UNAVAILABLE', { message: 'Could not queue the message; try again', cause: err, retryAfterSeconds: 2 });
+    throw new AppError('UPSTREAM_UNAVAILABLE', { message: 'Could not queue the message; nothing was stored, try again', cause: err, retryAfterSeconds: 2 });
   }
 }
 
