@@ -318,6 +318,40 @@ describe('campaigns', () => {
     assert.equal(capped.plan.waitReason, 'daily_cap');
   });
 
+  test('a scheduled campaign starts at sendAt, not before', async () => {
+    const created = await api(a, 'POST', '/api/saas/email/campaigns', { name: 'Timed', subject: 'Timed', text: 'T', audience: { type: 'list', emails: ['timed@example.test'] } });
+    const sendAt = new Date(Date.now() + 1500);
+    const res = await api(a, 'POST', `/api/saas/email/campaigns/${created.body.id}/schedule`, { sendAt: sendAt.toISOString() });
+    assert.equal(res.body.status, 'scheduled');
+    const done = await waitForStatus(a, created.body.id, ['finished']);
+    assert.ok(Date.parse(done.startedAt) >= sendAt.getTime() - 5, `started ${done.startedAt} before ${sendAt.toISOString()}`);
+    assert.equal(done.counts.sent, 1);
+  });
+
+  test('a provider quota reply pauses the client sending, not the recipient', async () => {
+    const d = await h.createClient('Quota Clinic');
+    await h.app.inject({ method: 'POST', url: `/api/clients/${d.code}/secrets`, headers: h.adminHeaders, payload: { smtpHost: '127.0.0.1', smtpPort: String(sink.port), smtpUser: 'mailer', smtpPass: 'right-password', smtpFrom: 'd@clinic-d.test' } });
+    sink.onRcpt = (address) => (address === 'quota@example.test' ? { code: 550, message: '5.4.5 Daily user sending limit exceeded' } : undefined);
+    try {
+      const id = await createAndSend(d, { audience: { type: 'list', emails: ['quota@example.test'] } });
+      let shown = (await api(d, 'GET', `/api/saas/email/campaigns/${id}`)).body;
+      const deadline = Date.now() + 30_000;
+      while (!shown.clientSendingPausedUntil || shown.counts.sending > 0) {
+        assert.ok(Date.now() < deadline, JSON.stringify(shown));
+        await new Promise((r) => setTimeout(r, 50));
+        shown = (await api(d, 'GET', `/api/saas/email/campaigns/${id}`)).body;
+      }
+      assert.equal(shown.status, 'sending');
+      assert.match(shown.clientSendingPauseReason, /5\.4\.5/);
+      assert.equal(shown.counts.queued, 1, 'the recipient is kept for later, not bounced');
+      assert.equal(shown.counts.bounced, 0);
+      const supp = (await api(d, 'GET', '/api/saas/email/suppressions')).body.items;
+      assert.equal(supp.length, 0);
+    } finally {
+      sink.onRcpt = undefined;
+    }
+  });
+
   test('schedule, pause, cancel and the state rules', async () => {
     const created = await api(a, 'POST', '/api/saas/email/campaigns', { name: 'Later', subject: 'S', text: 'T', audience: { type: 'list', emails: ['later@example.test'] } });
     const id = created.body.id;
