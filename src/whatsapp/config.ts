@@ -32,7 +32,7 @@ export function readWhatsappConfig(env: EnvReader) {
     inboxBatchSize: env.int('WHATSAPP_INBOX_BATCH', { default: 16, min: 1, max: 500, doc: 'Inbox rows one consumer loop claims and processes in parallel.' }),
     inboxMaxAttempts: env.int('WHATSAPP_INBOX_MAX_ATTEMPTS', { default: 8, min: 1, max: 100, doc: 'Attempts before a failing webhook delivery is dead-lettered (then: ecodrix webhooks replay).' }),
     inboxRetryBaseMs: env.int('WHATSAPP_INBOX_RETRY_BASE_MS', { default: 2000, min: 1, max: 3_600_000, doc: 'First retry delay of a failing webhook delivery; doubles per attempt (with jitter, capped at 10 min).' }),
-    inboxLeaseSeconds: env.int('WHATSAPP_INBOX_LEASE_SECONDS', { default: 120, min: 5, max: 3600, doc: 'A claimed inbox row whose consumer died is retried after this lease.' }),
+    inboxLeaseSeconds: env.int('WHATSAPP_INBOX_LEASE_SECONDS', { default: 15, min: 3, max: 3600, doc: 'Lease of a claimed inbox row, renewed every third of it while it is worked on: rows of a killed or disconnected consumer are retried after at most this long.' }),
     inboxPollMs: env.int('WHATSAPP_INBOX_POLL_MS', { default: 1000, min: 10, max: 60_000, doc: 'Inbox polling fallback when no NOTIFY arrives.' }),
     inboxRetentionDays: env.int('WHATSAPP_INBOX_RETENTION_DAYS', { default: 7, min: 1, max: 3650, doc: 'Days applied webhook deliveries stay in the inbox (dead and unroutable ones: 4× as long).' }),
     sandboxWebhookUrl: env.url('SANDBOX_WEBHOOK_URL', { doc: 'Simulator: where its webhooks go when this process does not serve HTTP (default: this server, http://127.0.0.1:PORT/api/saas/whatsapp/webhook).' }),

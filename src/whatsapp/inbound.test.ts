@@ -488,7 +488,7 @@ test('the prune job deletes old applied rows and keeps recent and parked ones', 
     `INSERT INTO whatsapp_inbox (body, state, received_at) VALUES ('{}', 'dead', now() - interval '10 days') RETURNING id::text`);
   const before = (await inboxRows()).length;
   const { pruneInboxJob } = await import('./prune-inbox.job.ts');
-  const result = await pruneInboxJob.handler({}, h.ctx, undefined as never) as { deleted: number };
+  const result = await pruneInboxJob.handler({}, h.ctx, undefined as never, undefined as never) as { deleted: number };
   assert.equal(result.deleted, 1);
   const ids = (await inboxRows()).map((r) => r.id);
   assert.equal(ids.length, before - 1);

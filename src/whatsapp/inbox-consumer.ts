@@ -6,7 +6,7 @@
  */
 import type { AppContext } from '../context.ts';
 import { controlListener } from './control-listener.ts';
-import { claimInboxRows, INBOX_CHANNEL, secondsUntilNextDue, withAsyncCommit } from './inbox.repo.ts';
+import { claimInboxRows, INBOX_CHANNEL, renewInboxLeases, secondsUntilNextDue, withAsyncCommit } from './inbox.repo.ts';
 import { processInboxRows, type InboxPolicy, type RowOutcome } from './process-inbox-row.ts';
 
 export interface InboxConsumerOptions extends InboxPolicy {
@@ -14,7 +14,7 @@ export interface InboxConsumerOptions extends InboxPolicy {
   loops: number;
   /** Rows claimed (and processed in parallel) per loop iteration. */
   batchSize: number;
-  /** Lease on a claimed row; a consumer killed mid-row is replaced after it. */
+  /** Lease on a claimed row, renewed every third of it while the row is worked on: the rows of a killed consumer are claimable again within one lease. */
   leaseSeconds: number;
   /** Longest sleep between polls when no notification arrives. */
   pollMs: number;
@@ -57,9 +57,12 @@ export async function startInboxConsumer(ctx: AppContext, options: InboxConsumer
         const rows = await withAsyncCommit(ctx.controlDb, (tx) => claimInboxRows(tx, options.batchSize, options.leaseSeconds));
         failures = 0;
         if (rows.length > 0) {
+          for (const row of rows) inFlight.add(row.id);
           const outcomes = await processInboxRows(ctx, rows, options).catch((err: Error) => {
             ctx.logger.error({ rows: rows.length, err: err.message }, 'inbox batch crashed; the leases will expire and the rows will be retried');
             return [] as RowOutcome[];
+          }).finally(() => {
+            for (const row of rows) inFlight.delete(row.id);
           });
           for (const o of outcomes) stats[o]++;
           continue;
@@ -79,6 +82,15 @@ export async function startInboxConsumer(ctx: AppContext, options: InboxConsumer
     }
   }
 
+  // Heartbeat: keep the leases of rows being worked on; a dead process stops renewing and its rows come back.
+  const inFlight = new Set<string>();
+  const heartbeat = setInterval(() => {
+    if (inFlight.size === 0) return;
+    void renewInboxLeases(ctx.controlDb, [...inFlight], options.leaseSeconds).catch((err: Error) => {
+      ctx.logger.warn({ err: err.message }, 'could not renew inbox leases');
+    });
+  }, Math.max(1000, (options.leaseSeconds * 1000) / 3));
+  heartbeat.unref();
   const loops = Array.from({ length: options.loops }, (_, i) => loop(i));
   return {
     wake,
@@ -87,6 +99,7 @@ export async function startInboxConsumer(ctx: AppContext, options: InboxConsumer
       running = false;
       wake();
       await Promise.all(loops);
+      clearInterval(heartbeat);
       unsubscribe();
       await listener.release();
     },

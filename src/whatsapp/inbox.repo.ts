@@ -70,6 +70,14 @@ export async function claimInboxRows(db: Db, limit: number, leaseSeconds: number
   return rows;
 }
 
+/** Extends the leases of rows this process is still working on. */
+export async function renewInboxLeases(db: Db, ids: string[], leaseSeconds: number): Promise<void> {
+  await db.query(
+    `UPDATE whatsapp_inbox SET locked_until = now() + make_interval(secs => $2) WHERE id = ANY($1::bigint[]) AND state = 'processing'`,
+    [ids, leaseSeconds],
+  );
+}
+
 /** Seconds until the next pending row is due (null when none is waiting). */
 export async function secondsUntilNextDue(db: Db): Promise<number | null> {
   const { rows } = await db.query<{ s: number | null }>(
