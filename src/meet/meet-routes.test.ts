@@ -277,6 +277,25 @@ test('an appointment\'s meeting moves and is cancelled with the appointment (CRM
   assert.equal((await h.app.inject({ method: 'GET', url: `/api/saas/meet/${meeting.eventId}`, headers: a.headers })).json().status, 'cancelled');
 });
 
+test('booking an appointment with meet: true stores a Meet link on it; without a connection the booking stands and says why', async () => {
+  const contact = (await h.app.inject({ method: 'POST', url: '/api/crm/contacts', headers: a.headers, payload: { name: 'Ravi', phone: '+91 98765 40000', email: 'ravi@example.com' } })).json();
+  const start = Date.now() + 72 * 3_600_000;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const booked = await h.app.inject({ method: 'POST', url: '/api/crm/appointments', headers: a.headers, payload: { contactId: contact.id, title: 'Video consultation', startsAt: iso(start), endsAt: iso(start + 1_800_000), meet: true } });
+  assert.equal(booked.statusCode, 201, booked.body);
+  assert.match(booked.json().meetingUrl, /^https:\/\/meet\.google\.com\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
+  const list = (await h.app.inject({ method: 'GET', url: `/api/saas/meet?appointmentId=${booked.json().id}`, headers: a.headers })).json();
+  assert.equal(list.items.length, 1);
+  assert.equal(list.items[0].meetUrl, booked.json().meetingUrl);
+  assert.deepEqual(google.events.get(list.items[0].eventId)!.event.attendees, [{ email: 'ravi@example.com' }]);
+
+  const contactB = (await h.app.inject({ method: 'POST', url: '/api/crm/contacts', headers: b.headers, payload: { name: 'Ravi', phone: '+91 98765 40000' } })).json();
+  const bookedB = await h.app.inject({ method: 'POST', url: '/api/crm/appointments', headers: b.headers, payload: { contactId: contactB.id, startsAt: iso(start), endsAt: iso(start + 1_800_000), meet: true } });
+  assert.equal(bookedB.statusCode, 201, bookedB.body);
+  assert.equal(bookedB.json().meetingUrl, null);
+  assert.equal(bookedB.json().meet.error.code, 'GOOGLE_NOT_CONNECTED');
+});
+
 test('a rejected access token (401) is refreshed once and the call retried; the new token is cached', async () => {
   google.validAccessTokens.delete(ACCESS_A);
   const before = tokenCalls();

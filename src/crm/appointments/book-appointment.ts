@@ -8,6 +8,7 @@ import type { AppContext } from '../../context.ts';
 import { withTransaction } from '../../platform/db/pool.ts';
 import { AppError } from '../../platform/errors.ts';
 import { recordDomainEvent } from '../../platform/events.ts';
+import { createMeetingForAppointment } from '../../meet/index.ts';
 import { isTimeZone } from '../shared/contact-input.ts';
 import { findAppointment, presentAppointment } from './appointments.repo.ts';
 import { fireAppointmentTrigger, scheduleReminders } from './notify-workflows.ts';
@@ -22,6 +23,8 @@ export interface BookAppointmentOptions {
   status?: 'scheduled' | 'confirmed';
   location?: string | null;
   meetingUrl?: string | null;
+  /** Create a Meet link (stored as meetingUrl) before the confirmation goes out. */
+  meet?: boolean;
   /** Minutes before the start (default [60]). */
   reminderOffsets?: number[];
   notes?: string | null;
@@ -35,8 +38,8 @@ export function checkTimes(startsAt: string, endsAt: string, timezone?: string):
 export async function bookAppointment(ctx: AppContext, pool: pg.Pool, clientId: string, input: BookAppointmentOptions) {
   checkTimes(input.startsAt, input.endsAt, input.timezone);
   const row = await withTransaction(pool, async (tx) => {
-    const { rows: contacts } = await tx.query<{ timezone: string | null; lead_id: string | null }>(
-      'SELECT c.timezone, l.id AS lead_id FROM contacts c LEFT JOIN leads l ON l.contact_id = c.id WHERE c.id = $1', [input.contactId]);
+    const { rows: contacts } = await tx.query<{ timezone: string | null; lead_id: string | null; email: string | null }>(
+      'SELECT c.timezone, c.email, l.id AS lead_id FROM contacts c LEFT JOIN leads l ON l.contact_id = c.id WHERE c.id = $1', [input.contactId]);
     if (!contacts[0]) throw new AppError('CONTACT_NOT_FOUND', { message: 'Contact not found' });
     const timezone = input.timezone ?? contacts[0].timezone ?? 'UTC';
     const { rows } = await tx.query<{ id: string }>(
@@ -48,12 +51,30 @@ export async function bookAppointment(ctx: AppContext, pool: pg.Pool, clientId: 
     await tx.query(`INSERT INTO activities (contact_id, lead_id, type, summary, data, actor) VALUES ($1, $2, 'appointment_booked', $3, $4, 'api')`,
       [created.contact_id, created.lead_id, `Booked ${created.title} for ${created.starts_at.toISOString()}`, { appointmentId: created.id, startsAt: created.starts_at, timezone }]);
     await recordDomainEvent(tx, 'appointment.booked', { appointmentId: created.id, contactId: created.contact_id, leadId: created.lead_id, startsAt: created.starts_at, status: created.status });
-    return created;
+    return { ...created, contact_email: contacts[0].email };
   });
   ctx.domainEvents.recorded(clientId);
+  let meet: { error: { code: string; message: string } } | undefined;
+  if (input.meet) {
+    try {
+      const meeting = await createMeetingForAppointment(ctx, {
+        clientId, appointmentId: row.id, title: row.title, start: row.starts_at, end: row.ends_at, timeZone: row.timezone,
+        attendees: row.contact_email ? [{ email: row.contact_email }] : [],
+      });
+      if (meeting.meetUrl) {
+        await pool.query('UPDATE appointments SET meeting_url = $2, updated_at = now() WHERE id = $1', [row.id, meeting.meetUrl]);
+        row.meeting_url = meeting.meetUrl;
+      }
+    } catch (err) {
+      // The appointment stands; the caller sees why there is no link (e.g. GOOGLE_NOT_CONNECTED).
+      const e = err as { code?: string; message: string };
+      meet = { error: { code: e.code ?? 'INTERNAL', message: e.message } };
+      ctx.logger.warn({ clientId, appointmentId: row.id, err: e.message }, 'could not create the appointment\'s Meet link');
+    }
+  }
   if (row.status === 'confirmed') await fireAppointmentTrigger(ctx, clientId, row, 'appointment_confirmed');
   await scheduleReminders(ctx, pool, clientId, row);
   const view = presentAppointment((await findAppointment(pool, row.id))!);
   ctx.realtime.publish({ clientId, event: 'appointment.created', payload: view });
-  return view;
+  return meet ? { ...view, meet } : view;
 }

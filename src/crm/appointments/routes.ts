@@ -21,6 +21,7 @@ const BookBody = Type.Object({
   status: Type.Optional(Type.Union([Type.Literal('scheduled'), Type.Literal('confirmed')])),
   location: Type.Optional(Text(500)),
   meetingUrl: Type.Optional(Type.Union([Type.String({ format: 'uri', maxLength: 2000 }), Type.Null()])),
+  meet: Type.Optional(Type.Boolean({ description: 'Create a Google Meet link on the client\'s connected Google account (a sandbox link without Google credentials); stored as meetingUrl and moved/cancelled with the appointment' })),
   reminderOffsets: Type.Optional(Offsets),
   notes: Type.Optional(Text(5000)),
 }, { additionalProperties: false });
