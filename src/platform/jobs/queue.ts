@@ -120,6 +120,8 @@ export class JobQueue<TContext> {
       schedule: options.schedule,
       supervise: true,
       superviseIntervalSeconds: options.settings.superviseSeconds,
+      // Backlog stats every 2 s: workers use them to keep fetching while jobs wait (burst below).
+      queueCacheIntervalSeconds: 2,
       application_name: 'ecodrix-queue',
       connectionTimeoutMillis: 5000,
     });
@@ -243,6 +245,9 @@ export class JobQueue<TContext> {
       includeMetadata: true,
       pollingIntervalSeconds: 2,
       notifyPollingIntervalSeconds: 10,
+      // Without this a worker that just finished a job sleeps notifyPollingIntervalSeconds unless a
+      // new job is inserted meanwhile, so a backlog with no new inserts drains at concurrency per 10 s.
+      burstWhenReadyExceeds: 1,
     }, async (jobs) => {
       for (const job of jobs) {
         const limit = (job as { retryLimit?: number }).retryLimit ?? retry.attempts - 1;
