@@ -90,7 +90,9 @@ async function provisionDatabase(ctx: AppContext, client: ClientAuthRow): Promis
   try {
     await ctx.controlDb.query(`CREATE DATABASE ${quoteIdent(name)}`);
   } catch (err) {
-    if ((err as { code?: string }).code !== '42P04') throw err; // 42P04: already exists
+    // 42P04: already exists; 23505: another request created it at the same moment.
+    const code = (err as { code?: string }).code;
+    if (code !== '42P04' && code !== '23505') throw err;
   }
   await ctx.controlDb.query(
     `INSERT INTO client_datasources (client_id, uri_envelope, key_id, display_uri, provisioned) VALUES ($1, $2, $3, $4, true)

@@ -1,7 +1,7 @@
 /**
  * node-postgres pools with safe settings: a connect timeout (the driver's
- * default waits forever), a statement timeout, and an error listener (an idle
- * client error without one crashes the process).
+ * default waits forever), a statement timeout, and error listeners on the pool
+ * and on every client (an error without one crashes the process).
  */
 import pg from 'pg';
 
@@ -34,6 +34,9 @@ export function createPool(options: CreatePoolOptions): pg.Pool {
     options: flags.length ? flags.join(' ') : undefined,
   });
   pool.on('error', (err) => options.onError?.(err));
+  // A client held checked out (e.g. for LISTEN by a library) that loses its connection emits 'error'
+  // with no listener, which would crash the process: give every client one.
+  pool.on('connect', (client) => client.on('error', (err) => options.onError?.(err)));
   return pool;
 }
 

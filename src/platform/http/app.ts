@@ -65,6 +65,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    // Generous: on a loaded machine (CI, many test files at once) registering every route can take a while.
+    pluginTimeout: 60_000,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
