@@ -9,7 +9,7 @@ import { downloadMediaJob, sweepPendingMediaJob, SWEEP_PENDING_MEDIA_CRON } from
 import { checkConferenceJob, syncAppointmentMeetingJob } from './meet/index.ts';
 import { pruneInboxJob, PRUNE_INBOX_CRON, reconcileSendJob, sendMessageJob, syncTemplatesJob } from './whatsapp/index.ts';
 import { sendCampaignJob } from './campaigns/index.ts';
-import { checkFirstContactSlaJob, nightlyScoringJob, recalculateClientScoresJob, scheduleAppointmentRemindersJob } from './crm/index.ts';
+import { checkFirstContactSlaJob, nightlyScoringJob, recalculateClientScoresJob, rescoreRecentActivityJob, scheduleAppointmentRemindersJob } from './crm/index.ts';
 
 export const jobDefinitions: JobDefinition<any, AppContext>[] = [
   runWorkflowActionJob,
@@ -30,6 +30,7 @@ export const jobDefinitions: JobDefinition<any, AppContext>[] = [
   recalculateClientScoresJob,
   checkFirstContactSlaJob,
   scheduleAppointmentRemindersJob,
+  rescoreRecentActivityJob,
 ];
 
 /** Cron schedules: [job, cron expression (UTC)]. Each tick runs once across all instances. */
@@ -41,4 +42,5 @@ export const cronSchedules: Array<[JobDefinition<any, AppContext>, string]> = [
   [nightlyScoringJob, '30 2 * * *'],
   [checkFirstContactSlaJob, '* * * * *'],
   [scheduleAppointmentRemindersJob, '* * * * *'],
+  [rescoreRecentActivityJob, '* * * * *'],
 ];
