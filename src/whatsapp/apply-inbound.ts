@@ -18,6 +18,7 @@ import {
 import type { InboundChange, InboundMessage, InboundStatus } from './parse-inbound.ts';
 import { presentConversation, presentMessage } from './present.ts';
 import { applyRecordedStatuses, insertStatusEvent } from './statuses.repo.ts';
+import { syncTemplatesJob } from './sync-templates.job.ts';
 
 export interface ApplyResult {
   messagesCreated: number;
@@ -183,6 +184,12 @@ export async function applyClientChanges(ctx: AppContext, clientId: string, chan
     await enqueueMediaDownload(ctx, { clientId, messageId: media.messageId, mediaId: media.mediaId }).catch((err: Error) => {
       // The message is stored with media_status 'pending'; the media domain's sweep can pick it up again.
       ctx.logger.warn({ clientId, messageId: media.messageId, err: err.message }, 'could not queue media download');
+    });
+  }
+  if (changes.some((c) => c.kind === 'template_status')) {
+    // A template changed at Meta: re-sync the client's templates (components, new ones), at most once a minute.
+    await ctx.queue.enqueue(syncTemplatesJob, { clientId }, { key: `${clientId}:webhook:${Math.floor(Date.now() / 60_000)}` }).catch((err: Error) => {
+      ctx.logger.warn({ clientId, err: err.message }, 'could not queue a template re-sync');
     });
   }
   return { messagesCreated: fx.messagesCreated, statusesRecorded: fx.statusesRecorded, events: fx.events };

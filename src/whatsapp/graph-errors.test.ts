@@ -8,7 +8,11 @@ import assert from 'node:assert/strict';
 import type pg from 'pg';
 import { startTestApp, type TestApp, type TestClient } from '../../test/harness.ts';
 import { graphFixture, startGraphSendServer, type GraphSendServer } from '../../test/support/graph-send-server.ts';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { tenantDbById } from '../tenants/index.ts';
+import { sandboxAppSecret } from './sandbox-secret.ts';
+import { signBody } from './verify-signature.ts';
 
 let h: TestApp;
 let graph: GraphSendServer;
@@ -91,6 +95,17 @@ describe('template sync against the Graph API', () => {
     const sync = await h.app.inject({ method: 'POST', url: '/api/saas/chat/templates/sync', headers: b.headers });
     assert.equal(sync.statusCode, 422);
     assert.match(sync.json().error.message, /whatsappPhoneNumberId|whatsappBusinessId/);
+  });
+});
+
+describe('template status webhooks', () => {
+  test('a message_template_status_update re-syncs the client\'s templates', async () => {
+    const lists = () => graph.requests.filter((r) => r.path.includes('/message_templates')).length;
+    const before = lists();
+    const raw = readFileSync(path.resolve(import.meta.dirname, '../../../shared/fixtures/whatsapp/message-template-status-update.json'));
+    const res = await h.app.inject({ method: 'POST', url: '/api/saas/whatsapp/webhook', payload: raw, headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(raw, sandboxAppSecret(h.ctx.keyring)) } });
+    assert.equal(res.statusCode, 200, res.body);
+    await waitFor('a template re-sync after the status webhook', async () => lists() > before);
   });
 });
 
