@@ -7,3 +7,4 @@ export { recalculateClientScores } from './scoring/recalculate-client.ts';
 export { scoreOnEventSubscriber } from './scoring/score-on-event.ts';
 export { checkFirstContactSlaJob } from './sla/check-first-contact-sla.job.ts';
 export { scheduleAppointmentRemindersJob } from './appointments/schedule-appointment-reminders.job.ts';
+export { rescoreRecentActivityJob } from './scoring/rescore-recent-activity.job.ts';

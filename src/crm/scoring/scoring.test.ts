@@ -189,3 +189,17 @@ test('bulk recalculation is batched and resumes after a crash', async () => {
   }
   assert.equal(status, 'finished');
 });
+
+test('scores follow WhatsApp activity through the activity sweep', async () => {
+  const { rescoreRecentActivity } = await import('./rescore-recent-activity.ts');
+  const t0 = new Date();
+  await rescoreRecentActivity(h.ctx, db, a.id, { now: t0 }); // sets the watermark
+  const lead = await newLead({ name: 'Active Chatter' });
+  await messages(lead.contactId, [{ direction: 'inbound', at: new Date(t0.getTime() + 1000) }, { direction: 'inbound', at: new Date(t0.getTime() + 2000) }]);
+  const later = new Date(t0.getTime() + 60_000);
+  const first = await rescoreRecentActivity(h.ctx, db, a.id, { now: later });
+  assert.equal(first.rescored, 1);
+  assert.equal((await db.query('SELECT score FROM leads WHERE id = $1', [lead.id])).rows[0].score, 6);
+  const second = await rescoreRecentActivity(h.ctx, db, a.id, { now: new Date(later.getTime() + 60_000) });
+  assert.equal(second.rescored, 0);
+});
