@@ -148,15 +148,15 @@ export class TenantPools {
   }
 
   /** Closes pools unused for longer than idleMs. */
-  /** Keys (client ids) of the pools open in this process. */
-  openKeys(): string[] {
-    return [...this.entries.keys()];
-  }
-
   async evictIdle(now = Date.now()): Promise<number> {
     const stale = [...this.entries].filter(([, e]) => now - e.lastUsed > this.options.idleMs && isIdle(e));
     await Promise.all(stale.map(([key]) => this.evict(key)));
     return stale.length;
+  }
+
+  /** Keys (client ids) of the pools open in this process. */
+  openKeys(): string[] {
+    return [...this.entries.keys()];
   }
 
   stats(): { pools: number; connections: number; idle: number; waiting: number } {
