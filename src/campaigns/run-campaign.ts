@@ -86,9 +86,13 @@ class OutcomeWriter {
     clearTimeout(this.timer);
     this.timer = undefined;
     const group = this.pending.splice(0);
-    if (group.length) this.writing = this.writing.then(() => this.flushGroup(group));
+    // Never leave a rejected promise around (an unhandled rejection would stop the process):
+    // remember the first error; the runner rethrows it when it drains, and the rows stay `sending`.
+    if (group.length) this.writing = this.writing.then(() => this.flushGroup(group)).catch((err: unknown) => { this.error ??= err; });
     return this.writing;
   }
+
+  error: unknown;
 }
 
 /** Runs a campaign until it is done, paused, waiting, or out of time budget. */
@@ -117,6 +121,7 @@ export async function runCampaign(ctx: AppContext, clientId: string, campaignId:
   const drain = async () => {
     await Promise.all(inflight);
     await writer.flush();
+    if (writer.error) throw writer.error;
   };
 
   for (;;) {
@@ -165,7 +170,7 @@ export async function runCampaign(ctx: AppContext, clientId: string, campaignId:
         await Promise.race(inflight);
         continue;
       }
-      await writer.flush();
+      await drain();
       const counts = await countRecipients(db, campaignId);
       if (counts.queued + counts.deferred + counts.sending === 0) {
         const finished = await db.query("UPDATE email_campaigns SET status = 'finished', finished_at = now(), updated_at = now() WHERE id = $1 AND status = 'sending'", [campaignId]);
@@ -187,7 +192,8 @@ export async function runCampaign(ctx: AppContext, clientId: string, campaignId:
     }
     const sending = batch.claimed.filter((r) => r.status === 'sending');
     sending.forEach((row, i) => {
-      const task = sendOne(ctx, db, clientId, campaign!, sender, row, batch.slots[i]).then((o) => writer.add(o));
+      const task = sendOne(ctx, db, clientId, campaign!, sender, row, batch.slots[i]).then((o) => writer.add(o))
+        .catch((err: Error) => ctx.logger.error({ clientId, campaignId, recipientId: row.id, err: err.message }, 'campaign send failed unexpectedly; the recipient stays sending (becomes unknown after the lease)'));
       inflight.add(task);
       void task.finally(() => inflight.delete(task));
     });
