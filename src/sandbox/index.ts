@@ -148,6 +148,12 @@ export async function sandboxOutbox(ctx: AppContext, client: ClientAuthRow, limi
   return { phoneNumberId: identity.phoneNumberId, items: await listOutbox(ctx.controlDb, identity.phoneNumberId, limit) };
 }
 
+/** Drops simulator records older than a week (called by the daily template sync fan-out). */
+export async function pruneSandbox(ctx: AppContext): Promise<void> {
+  await ctx.controlDb.query(`DELETE FROM sandbox_outbox WHERE created_at < now() - interval '7 days'`);
+  await ctx.controlDb.query(`DELETE FROM sandbox_inbound WHERE last_inbound_at < now() - interval '7 days'`);
+}
+
 /** Registers the lifecycle hooks that tie the simulator to the HTTP app. */
 export function attachSandboxLifecycle(app: FastifyInstance, ctx: AppContext): void {
   app.addHook('onListen', async () => {

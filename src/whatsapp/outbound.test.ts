@@ -378,6 +378,20 @@ describe('bad paths from Meta', () => {
     assert.deepEqual(await performSend(h.ctx, missing, true), { skipped: 'missing' });
   });
 
+  test('the daily cron fans out one keyed template sync per client and prunes old simulator records', async () => {
+    const { syncTemplatesJob } = await import('./sync-templates.job.ts');
+    await h.ctx.controlDb.query(`INSERT INTO sandbox_outbox (phone_number_id, payload, outcome, created_at) VALUES ('old', '{}', 'accepted', now() - interval '8 days')`);
+    const result = await syncTemplatesJob.handler({}, h.ctx, undefined as never, { number: 1, isLast: true }) as { enqueued: number };
+    assert.equal(result.enqueued, 2);
+    const { rowCount } = await h.ctx.controlDb.query(`SELECT 1 FROM sandbox_outbox WHERE phone_number_id = 'old'`);
+    assert.equal(rowCount, 0);
+    const synced = await waitFor('client B\'s templates from the cron', async () => {
+      const { rows } = await (await tenantDbById(h.ctx, b.id)).query('SELECT count(*)::int AS n FROM whatsapp_templates');
+      return rows[0].n > 0 ? rows[0].n : undefined;
+    });
+    assert.ok(synced >= 2);
+  });
+
   test('secrets never appear in logs', () => {
     assert.ok(!h.logs.some((l) => l.includes(a.apiKey) || l.includes('sandbox-token')));
   });

@@ -6,6 +6,7 @@ import type { AppContext } from '../context.ts';
 import { defineJob } from '../platform/jobs/queue.ts';
 import { isAppError } from '../platform/errors.ts';
 import { listClients } from '../tenants/index.ts';
+import { pruneSandbox } from '../sandbox/index.ts';
 import { syncTemplates } from './sync-templates.ts';
 
 export const syncTemplatesJob = defineJob<{ clientId?: string }, AppContext>({
@@ -24,6 +25,7 @@ export const syncTemplatesJob = defineJob<{ clientId?: string }, AppContext>({
         throw err;
       }
     }
+    await pruneSandbox(ctx);
     const day = new Date().toISOString().slice(0, 10);
     let cursor: string | undefined;
     let count = 0;
