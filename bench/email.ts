@@ -1,6 +1,6 @@
 /**
  * Benchmark: campaign email to a local SMTP sink (a real smtp-server on
- * loopback, STARTTLS), on its own embedded PostgreSQL in a temp dir.
+ * loopback, STARTTLS, in a child process), on its own embedded PostgreSQL in a temp dir.
  *
  * 1. Unthrottled: a campaign of BENCH_EMAILS recipients through the real engine
  *    (materialise, claim, render, pooled SMTP, grouped outcome writes), emails/s
@@ -23,7 +23,7 @@ import { runCampaign } from '../src/campaigns/run-campaign.ts';
 import { countRecipients } from '../src/campaigns/recipients.repo.ts';
 import { createClient, tenantDbById } from '../src/tenants/index.ts';
 import { writeSecrets } from '../src/tenants/secrets.ts';
-import { startSmtpSink } from '../test/smtp-sink.ts';
+import { startRemoteSmtpSink } from '../test/smtp-sink-process.ts';
 
 const EMAILS = Number(process.env.BENCH_EMAILS ?? 3000);
 // Throttled run: at BENCH_RATE/s, or (default) half the unthrottled throughput just measured, rounded
@@ -35,7 +35,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 5);
 const dataDir = mkdtempSync(path.join(tmpdir(), 'ecodrix-bench-email-'));
 const log = (line: string) => process.stderr.write(`[email] ${line}\n`);
 
-const sink = await startSmtpSink({ parse: false });
+const sink = await startRemoteSmtpSink();
 const config = parseConfig({
   NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent', TENANT_AUTO_PROVISION: 'true',
   CORE_API_TOKEN: 'bench-admin-token-0123456789abcdef', ENCRYPTION_KEY: '55'.repeat(32),
@@ -62,13 +62,13 @@ try {
   async function run(stage: string, ratePerSecond: number | null) {
     const campaign = await createCampaign(db, { name: stage, ...template, audience: { type: 'filter', stages: [stage] }, ratePerSecond });
     await db.query("UPDATE email_campaigns SET status = 'scheduled', send_at = now() WHERE id = $1", [campaign.id]);
-    const before = sink.accepted;
-    const firstIndex = sink.acceptedAt.length;
+    const before = await sink.stats();
     const start = performance.now();
     await runCampaign(ctx, client.id, campaign.id, { budgetMs: 600_000 });
     const seconds = (performance.now() - start) / 1000;
     const counts = await countRecipients(db, campaign.id);
-    return { sent: counts.sent, accepted: sink.accepted - before, seconds, times: sink.acceptedAt.slice(firstIndex) };
+    const after = await sink.stats();
+    return { sent: counts.sent, accepted: after.accepted - before.accepted, seconds, times: after.acceptedAt.slice(before.acceptedAt.length) };
   }
 
   // Warm-up (pool, TLS session, JIT) with a few messages.
@@ -80,12 +80,12 @@ try {
 
   // Baseline: raw nodemailer, same sink, same pool size and TLS.
   const transporter = nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, pool: true, maxConnections: CONCURRENCY, maxMessages: 1000, requireTLS: true, tls: { rejectUnauthorized: false } });
-  const baseBefore = sink.accepted;
+  const baseBefore = (await sink.stats()).accepted;
   const baseStart = performance.now();
   await Promise.all(Array.from({ length: EMAILS }, (_, i) => transporter.sendMail({ from: 'news@bench.test', to: `raw${i}@example.com`, subject: `Offer for Person ${i}`, html: `<p>Hello Person ${i}</p>`, text: `Hello Person ${i}` })));
   const baseSeconds = (performance.now() - baseStart) / 1000;
   transporter.close();
-  const baseline = Math.round((sink.accepted - baseBefore) / baseSeconds);
+  const baseline = Math.round(((await sink.stats()).accepted - baseBefore) / baseSeconds);
   log(`baseline nodemailer: ${baseline}/s`);
 
   const RATE = RATE_SETTING || Math.max(5, Math.floor(perSecond / 2 / 5) * 5);
@@ -104,7 +104,7 @@ try {
     baselineNodemailerPerSecond: baseline,
     ratioToBaseline: Number((perSecond / baseline).toFixed(2)),
     throttled: { setting: RATE, emails: throttled.times.length, measuredPerSecond: Number(measured.toFixed(2)), errorPercent: Number(errorPct.toFixed(2)), targetPercent: 5 },
-    smtp: { tls: 'starttls', connections: CONCURRENCY, sink: 'smtp-server on loopback' },
+    smtp: { tls: 'starttls', connections: CONCURRENCY, sink: 'smtp-server on loopback, own process' },
     ok: perSecond >= 500 && errorPct <= 5 && unthrottled.sent === EMAILS,
   })}\n`);
 } finally {
