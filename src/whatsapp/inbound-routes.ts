@@ -54,8 +54,10 @@ export async function registerWhatsappInboundRoutes(app: FastifyInstance, ctx: A
   const listener = controlListener(ctx);
   await listener.acquire();
   app.addHook('onClose', async () => {
+    ctx.logger.info('closing webhook intake');
     await batcher.drain();
     await listener.release();
+    ctx.logger.info('webhook intake closed');
   });
 
   // The webhook keeps the exact bytes (signatures) and parses nothing before the signature is checked.

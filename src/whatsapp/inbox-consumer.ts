@@ -102,6 +102,7 @@ export async function startInboxConsumer(ctx: AppContext, options: InboxConsumer
       clearInterval(heartbeat);
       unsubscribe();
       await listener.release();
+      ctx.logger.info(stats, 'webhook inbox consumer stopped');
     },
   };
 }
