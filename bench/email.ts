@@ -40,7 +40,7 @@ const config = parseConfig({
   NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent', TENANT_AUTO_PROVISION: 'true',
   CORE_API_TOKEN: 'bench-admin-token-0123456789abcdef', ENCRYPTION_KEY: '55'.repeat(32),
   SMTP_ALLOW_HOSTS: '127.0.0.1', SMTP_TLS_VERIFY: 'false', EMAIL_RATE_PER_SECOND: '0', EMAIL_RATE_PER_DAY: '0',
-  EMAIL_CONCURRENCY: String(CONCURRENCY), PUBLIC_URL: 'https://mail.bench.test',
+  EMAIL_CONCURRENCY: String(CONCURRENCY), EMAIL_BATCH_SIZE: process.env.EMAIL_BATCH_SIZE ?? '100', PUBLIC_URL: 'https://mail.bench.test',
 });
 const booted = await boot({ config, logger: pino({ level: 'silent' }) });
 const { ctx } = booted;
