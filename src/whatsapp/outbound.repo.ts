@@ -47,6 +47,17 @@ export async function findConversationWithContact(db: Db, id: string): Promise<C
   return rows[0];
 }
 
+/** The existing conversation with this phone number on this business number (nothing is created). */
+export async function findConversationByPhone(db: Db, phone: string, phoneNumberId: string): Promise<ConversationWithContact | undefined> {
+  const { rows } = await db.query<ConversationWithContact>(
+    `SELECT v.*, c.wa_id, c.phone, c.wa_user_id FROM contacts c JOIN conversations v ON v.contact_id = c.id
+     WHERE (c.wa_id = $1 OR c.phone = $1) AND coalesce(v.phone_number_id, '') = $2
+     ORDER BY (c.wa_id = $1) DESC LIMIT 1`,
+    [phone, phoneNumberId],
+  );
+  return rows[0];
+}
+
 /**
  * Inserts an outbound message as `queued`; with an idempotency key already used, inserts
  * nothing and returns the existing row (`created: false`).

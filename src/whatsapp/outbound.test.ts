@@ -128,6 +128,10 @@ describe('24-hour window and templates', () => {
     assert.equal(res.statusCode, 422);
     assert.equal(res.json().error.code, 'OUTSIDE_24H_WINDOW');
     assert.match(res.json().error.message, /template/);
+    const { rowCount } = await dbA.query(`SELECT 1 FROM contacts WHERE wa_id = '15550000077'`);
+    assert.equal(rowCount, 0, 'a refused free-form send creates no contact');
+    const template = await send(a, { to: '15550000077', type: 'template', template: { name: 'hello_world' } });
+    assert.equal(template.statusCode, 202, template.body);
     await dbA.query(`UPDATE conversations SET last_inbound_at = now() - interval '25 hours' WHERE contact_id = (SELECT id FROM contacts WHERE wa_id = '15550000077')`);
     const later = await send(a, { to: '15550000077', type: 'image', image: { link: 'https://example.com/a.jpg' } });
     assert.equal(later.statusCode, 422);

@@ -15,7 +15,7 @@ import { resolveGraphTarget } from './graph-client.ts';
 import { ensureConversation, lockContactKeys, upsertContact } from './inbound.repo.ts';
 import { normaliseContent, normalisePhone, type SendContentInput, type StoredContent } from './message-content.ts';
 import {
-  findByIdempotencyKey, findConversationMessage, findConversationWithContact, insertOutboundMedia, insertQueuedMessage,
+  findByIdempotencyKey, findConversationByPhone, findConversationMessage, findConversationWithContact, insertOutboundMedia, insertQueuedMessage,
   touchConversationOutbound, type ConversationWithContact, type OutboundRow,
 } from './outbound.repo.ts';
 import { presentMessage, type MessageView } from './present.ts';
@@ -52,23 +52,24 @@ export async function sendMessage(ctx: AppContext, clientId: string, db: pg.Pool
   const to = input.to !== undefined ? normalisePhone(input.to) : undefined;
   // Fails fast while the client's sends are paused (token rejected) and gives the sending number.
   const target = await resolveGraphTarget(ctx, clientId);
-  const conversation = input.conversationId !== undefined
-    ? await findConversationWithContact(db, input.conversationId)
-    : await conversationForPhone(db, to!, target.phoneNumberId);
+  let conversation: ConversationWithContact | undefined;
+  if (input.conversationId !== undefined) {
+    conversation = await findConversationWithContact(db, input.conversationId);
+    if (!conversation) throw new AppError('NOT_FOUND', { message: 'Conversation not found' });
+  } else if (input.type === 'template') {
+    conversation = await conversationForPhone(db, to!, target.phoneNumberId);
+  } else {
+    // Free-form to a number we have no conversation with is outside the window: nothing is created.
+    conversation = await findConversationByPhone(db, to!, target.phoneNumberId);
+    if (!conversation) throw outsideWindow(null);
+  }
   if (!conversation) throw new AppError('NOT_FOUND', { message: 'Conversation not found' });
   const recipient = conversation.wa_id ?? conversation.phone;
   if (!recipient) throw new AppError('UNPROCESSABLE', { message: 'This contact has no WhatsApp phone number to send to' });
 
   if (input.type !== 'template') {
     const last = conversation.last_inbound_at;
-    if (!last || Date.now() - last.getTime() > WINDOW_MS) {
-      throw new AppError('OUTSIDE_24H_WINDOW', {
-        message: last
-          ? `The customer last wrote at ${last.toISOString()}, more than 24 hours ago: only an approved template can be sent now (type "template").`
-          : 'The customer has not written to this number yet: only an approved template can be sent (type "template").',
-        details: { lastInboundAt: last?.toISOString() ?? null, hint: 'Send an approved template instead (type "template")' },
-      });
-    }
+    if (!last || Date.now() - last.getTime() > WINDOW_MS) throw outsideWindow(last);
   }
 
   const body = normalised.body as Record<string, unknown>;
@@ -107,6 +108,15 @@ export async function sendMessage(ctx: AppContext, clientId: string, db: pg.Pool
   const message = presentMessage(row);
   ctx.realtime.publish({ clientId, event: 'message.created', payload: { conversationId: conversation.id, message }, conversationId: conversation.id });
   return { message, replayed: false };
+}
+
+function outsideWindow(last: Date | null): AppError {
+  return new AppError('OUTSIDE_24H_WINDOW', {
+    message: last
+      ? `The customer last wrote at ${last.toISOString()}, more than 24 hours ago: only an approved template can be sent now (type "template").`
+      : 'The customer has not written to this number yet: only an approved template can be sent (type "template").',
+    details: { lastInboundAt: last?.toISOString() ?? null, hint: 'Send an approved template instead (type "template")' },
+  });
 }
 
 /** Enqueues the send job, keyed by the message id (a second enqueue of the same message is a no-op). */
