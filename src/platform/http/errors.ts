@@ -19,6 +19,28 @@ const fastifyCodeMap: Record<string, ErrorCode> = {
   FST_ERR_ASYNC_CONSTRAINT: 'BAD_REQUEST',
 };
 
+/**
+ * PostgreSQL data errors (class 22) caused by a value the caller sent — a NUL byte in a
+ * string, an id that is not a UUID, a number or date out of range — are the caller's
+ * mistake: 400, never 500. (Schemas catch most of these first; this is the net below them.)
+ */
+const CLIENT_DATA_ERRORS: Record<string, string> = {
+  '22021': 'Request contains characters that cannot be stored (e.g. a NUL byte)',
+  '22P02': 'A value has the wrong format (e.g. an id that is not a UUID)',
+  '22P05': 'Request contains characters that cannot be stored',
+  '22003': 'A number is out of range',
+  '22007': 'A date or time has the wrong format',
+  '22008': 'A date or time is out of range',
+  '22001': 'A value is too long',
+  '2201W': 'A limit is out of range',
+  '2201X': 'An offset is out of range',
+};
+
+function clientDataError(error: unknown): string | undefined {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? CLIENT_DATA_ERRORS[code] : undefined;
+}
+
 const messages: Partial<Record<ErrorCode, string>> = {
   PAYLOAD_TOO_LARGE: 'Request body is too large',
   UNSUPPORTED_MEDIA_TYPE: 'Unsupported Content-Type',
@@ -37,6 +59,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
     } else if ('statusCode' in error && typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       // Other Fastify client errors (e.g. prototype poisoning) keep their status with a generic code.
       appError = new AppError('BAD_REQUEST', { status: error.statusCode, message: error.message });
+    } else if (clientDataError(error)) {
+      appError = new AppError('BAD_REQUEST', { message: clientDataError(error)!, cause: error });
     } else if (isDatabaseUnavailable(error)) {
       // A database that went away mid-request: 503 with Retry-After, never a 500. After tenant
       // authentication the database in question is (almost always) the client's own.
