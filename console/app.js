@@ -277,8 +277,12 @@ function messageText(m) {
 
 function bubble(m) {
   const outbound = m.direction === 'outbound';
-  const media = m.mediaStatus === 'stored' || m.media?.status === 'stored' ? h('img', { alt: m.mediaFilename || 'media', 'data-media-id': m.id }) : null;
-  if (media) api('GET', `/api/saas/media/${encodeURIComponent(m.id)}`).then((r) => { media.src = r.url; }).catch(() => {});
+  const stored = m.media?.status === 'stored';
+  const isImage = stored && /^image\//.test(m.media?.mimeType || '');
+  const media = isImage ? h('img', { alt: m.media?.filename || `${m.type} from the customer`, 'data-media-id': m.id })
+    : stored ? h('a', { href: '#', onclick: async (e) => { e.preventDefault(); try { const r = await api('GET', `/api/saas/media/${encodeURIComponent(m.id)}`); window.open(r.url, '_blank', 'noopener'); } catch (err) { flash(err.message, true); } } }, `Open ${m.media?.filename || m.type}`)
+    : m.media ? h('div', { class: 'muted' }, `[${m.type}: ${m.media.status || 'downloading'}]`) : null;
+  if (isImage) api('GET', `/api/saas/media/${encodeURIComponent(m.id)}`).then((r) => { media.src = r.url; }).catch(() => {});
   return h('div', { class: `bubble ${outbound ? 'outbound' : 'inbound'}`, 'data-message-id': m.id, 'data-status': m.status || '' },
     media, messageText(m),
     h('div', { class: 'meta' }, m.createdAt ? new Date(m.createdAt).toLocaleTimeString() : '', outbound ? tick(m.status) : null));
@@ -297,51 +301,67 @@ async function inboxPage() {
     list.replaceChildren(...(items.length ? items.map((c) => h('li', {}, h('button', {
       'aria-current': current === c.id ? 'true' : 'false',
       onclick: () => openConversation(c),
-    }, h('strong', {}, c.contact?.name || c.contactName || c.name || c.contact?.phone || c.phone || 'Unknown'), ' ',
+    }, h('strong', {}, c.contact?.name || c.contact?.phone || c.contact?.username || 'Unknown'), ' ',
       c.unreadCount ? h('span', { class: 'badge', 'aria-label': `${c.unreadCount} unread` }, c.unreadCount) : null,
       h('div', { class: 'muted' }, c.lastMessagePreview || c.preview || '')))) : [h('li', { class: 'empty' }, 'No conversations yet. Use the Sandbox page to have a customer write in.')]));
   }
 
   async function openConversation(c) {
     current = c.id;
-    title.textContent = c.contact?.name || c.contactName || c.contact?.phone || c.phone || 'Conversation';
-    socket?.emit('conversation.join', { conversationId: c.id });
+    title.textContent = [c.contact?.name, c.contact?.phone].filter(Boolean).join(' · ') || 'Conversation';
+    socket?.emit('conversation.join', c.id);
     const data = await api('GET', `/api/saas/chat/conversations/${encodeURIComponent(c.id)}/messages?limit=50`);
     const items = itemsOf(data).slice().sort((a, b) => String(a.createdAt).localeCompare(String(b.createdAt)));
     messages.clear();
-    thread.replaceChildren(...items.map((m) => { const el = bubble(m); messages.set(m.id, el); return el; }));
+    thread.replaceChildren(...items.map((m) => { const el = bubble(m); messages.set(m.id, { data: m, el }); return el; }));
     thread.scrollTop = thread.scrollHeight;
     composer.hidden = false;
     api('POST', `/api/saas/chat/conversations/${encodeURIComponent(c.id)}/read`).catch(() => {});
     loadConversations().catch(() => {});
   }
 
+  /** Shows or updates a message in the open thread (events may arrive before or after the API answer). */
+  function upsert(m) {
+    const known = messages.get(m.id);
+    const data = known ? { ...known.data, ...m } : m;
+    const el = bubble(data);
+    if (known) known.el.replaceWith(el); else thread.append(el);
+    messages.set(m.id, { data, el });
+    thread.scrollTop = thread.scrollHeight;
+  }
+
+  const templateSelect = h('select', { name: 'template', id: 'reply-template' }, h('option', { value: '' }, 'Free text'));
+  api('GET', '/api/saas/chat/templates').then((data) => {
+    for (const t of itemsOf(data).filter((t) => t.status === 'APPROVED')) templateSelect.append(h('option', { value: JSON.stringify({ name: t.name, language: t.language }) }, `${t.name} (${t.language})`));
+  }).catch(() => {});
   const composer = h('form', { hidden: true, 'aria-label': 'Reply', onsubmit: async (e) => {
     e.preventDefault();
     const { text, template } = formValues(e.target);
     try {
       const body = template
-        ? { conversationId: current, type: 'template', template: JSON.parse(template) }
+        ? { conversationId: current, type: 'template', template: { ...JSON.parse(template), variables: (text || '').split('|').map((v) => v.trim()).filter(Boolean) } }
         : { conversationId: current, type: 'text', text: { body: text } };
+      if (!template && !text) return;
       const sent = await api('POST', '/api/saas/chat/messages', body);
       e.target.reset();
       const m = sent.message || sent;
-      if (m?.id && !messages.has(m.id)) { const el = bubble(m); messages.set(m.id, el); thread.append(el); thread.scrollTop = thread.scrollHeight; }
-    } catch (err) { flash(err.code === 'OUTSIDE_24H_WINDOW' ? `${err.message} — send a template instead.` : err.message, true); }
-  } }, h('div', { class: 'row' }, field('Message', { name: 'text', autocomplete: 'off' }), h('button', { type: 'submit' }, 'Send')));
+      if (m?.id) upsert(m);
+    } catch (err) { flash(err.code === 'OUTSIDE_24H_WINDOW' ? `${err.message} — pick a template instead.` : err.message, true); }
+  } }, h('div', { class: 'row' },
+    h('div', {}, h('label', { for: 'reply-template' }, 'Send as'), templateSelect),
+    field('Message', { name: 'text', autocomplete: 'off', placeholder: 'Text, or template variables separated by |' }),
+    h('button', { type: 'submit' }, 'Send')));
 
   liveHandlers.clear();
   liveHandlers.add((event, payload) => {
-    const m = payload?.message || payload;
-    if ((event === 'message.created' || event === 'message.updated') && m?.id) {
-      const convo = m.conversationId || payload.conversationId;
-      if (convo === current) {
-        const el = bubble(m);
-        if (messages.has(m.id)) messages.get(m.id).replaceWith(el); else thread.append(el);
-        messages.set(m.id, el);
-        thread.scrollTop = thread.scrollHeight;
-      }
-      if (event === 'message.created') loadConversations().catch(() => {});
+    if (event === 'message.created' && payload?.message) {
+      if (payload.conversationId === current) upsert(payload.message);
+      loadConversations().catch(() => {});
+    }
+    if (event === 'message.updated' && payload?.messageId && payload.conversationId === current) {
+      const change = { id: payload.messageId, ...(payload.message || {}) };
+      for (const key of ['status', 'error', 'reactions', 'media']) if (payload[key] !== undefined) change[key] = payload[key];
+      upsert(change);
     }
     if (event === 'conversation.updated') loadConversations().catch(() => {});
   });

@@ -3,11 +3,14 @@
  * HTML, CSS and ES modules, so `npm install` is the only build step) at /console.
  */
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'console');
+/** The browser build of socket.io-client, served to the console from the installed package. */
+const SOCKET_IO_CLIENT = path.join(path.dirname(createRequire(import.meta.url).resolve('socket.io-client/package.json')), 'dist', 'socket.io.min.js');
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -23,10 +26,10 @@ export async function registerConsoleRoutes(app: FastifyInstance): Promise<void>
   app.get('/console', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/console/'));
   app.get('/console/*', { schema: { hide: true } }, async (request, reply) => {
     const wanted = (request.params as { '*': string })['*'] || 'index.html';
-    const file = path.resolve(ROOT, wanted);
+    const file = wanted === 'vendor/socket.io.min.js' ? SOCKET_IO_CLIENT : path.resolve(ROOT, wanted);
     const type = TYPES[path.extname(file)];
     // Only files inside console/ with a known type; anything else (traversal, dotfiles) is a 404.
-    if (!file.startsWith(`${ROOT}${path.sep}`) || !type || wanted.split('/').some((part) => part.startsWith('.'))) {
+    if ((file !== SOCKET_IO_CLIENT && !file.startsWith(`${ROOT}${path.sep}`)) || !type || wanted.split('/').some((part) => part.startsWith('.'))) {
       return reply.status(404).send({ error: { code: 'ROUTE_NOT_FOUND', message: 'Not found', requestId: request.id } });
     }
     let body: Buffer;
