@@ -64,7 +64,7 @@ async function api(method, path, body) {
 function itemsOf(data) {
   if (Array.isArray(data)) return data;
   if (!data || typeof data !== 'object') return [];
-  for (const key of ['items', 'data', 'results', 'conversations', 'messages', 'leads', 'contacts', 'jobs', 'campaigns', 'templates', 'automations', 'workflows', 'appointments', 'mail', 'rows', 'queues']) {
+  for (const key of ['items', 'data', 'results', 'conversations', 'messages', 'leads', 'contacts', 'jobs', 'campaigns', 'templates', 'automations', 'workflows', 'appointments', 'mail', 'rows', 'queues', 'webhooks']) {
     if (Array.isArray(data[key])) return data[key];
   }
   return [];
@@ -215,8 +215,12 @@ async function queuesPage() {
       const items = itemsOf(data).length ? itemsOf(data) : Object.entries(data || {}).map(([queue, counts]) => ({ queue, ...(typeof counts === 'object' ? counts : { count: counts }) }));
       return table(items);
     }),
-    await section('Failed and stuck jobs', async () => {
+    await section('Failed jobs', async () => {
       const data = await api('GET', '/api/admin/jobs?state=failed');
+      return table(itemsOf(data), undefined, (job) => jobActions(job));
+    }),
+    await section('Stuck jobs (active past their lease)', async () => {
+      const data = await api('GET', '/api/admin/jobs/stuck');
       return table(itemsOf(data), undefined, (job) => jobActions(job));
     }));
 }
