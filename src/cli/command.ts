@@ -70,5 +70,23 @@ export function subcommand(args: string[], known: readonly string[]): [string, s
   return [sub, rest];
 }
 
+/**
+ * A progress bar on stderr: redrawn in place on a terminal, one line a second otherwise
+ * (and never with --json, whose stdout stays a single JSON document).
+ */
+export function progressBar(io: CliIo, label: string): (p: { processed: number; total: number }) => void {
+  const tty = process.stderr.isTTY && !io.json;
+  let lastLine = 0;
+  return (p) => {
+    const ratio = p.total === 0 ? 1 : Math.min(1, p.processed / p.total);
+    const line = `${label} [${'#'.repeat(Math.round(ratio * 30)).padEnd(30, '.')}] ${p.processed}/${p.total} ${Math.round(ratio * 100)}%`;
+    if (tty) process.stderr.write(`\r${line}${ratio === 1 ? '\n' : ''}`);
+    else if (!io.json && (Date.now() - lastLine > 1000 || ratio === 1)) {
+      io.err(line);
+      lastLine = Date.now();
+    }
+  };
+}
+
 /** The actor recorded in the audit log for CLI actions. */
 export const CLI_ACTOR = { actor: 'cli' } as const;

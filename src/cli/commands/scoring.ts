@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { recalculateClientScores } from '../../crm/index.ts';
 import { describeDatasource, listClients, requireClient, tenantDbById } from '../../tenants/index.ts';
-import { UsageError, parseFlags, subcommand, type CliCommand, type CliIo } from '../command.ts';
+import { UsageError, parseFlags, progressBar, subcommand, type CliCommand } from '../command.ts';
 
 const usage = `Usage:
   ecodrix scoring recalc --client <clientCode> [--batch <n>]
@@ -10,16 +10,6 @@ const usage = `Usage:
 Recalculates every lead score of one client (or of every client with a tenant database),
 in set-based batches, with a progress bar on stderr. Add --json for machine-readable output.`;
 
-function bar(io: CliIo, label: string) {
-  const tty = process.stderr.isTTY && !io.json;
-  let lastLine = 0;
-  return (p: { processed: number; total: number }) => {
-    const ratio = p.total === 0 ? 1 : Math.min(1, p.processed / p.total);
-    const line = `${label} [${'#'.repeat(Math.round(ratio * 30)).padEnd(30, '.')}] ${p.processed}/${p.total} ${Math.round(ratio * 100)}%`;
-    if (tty) process.stderr.write(`\r${line}`);
-    else if (Date.now() - lastLine > 1000 || ratio === 1) { io.err(line); lastLine = Date.now(); }
-  };
-}
 
 export const scoringCommand: CliCommand = {
   name: 'scoring',
@@ -49,7 +39,7 @@ export const scoringCommand: CliCommand = {
     for (const target of targets) {
       const started = performance.now();
       const pool = await tenantDbById(ctx, target.id);
-      const result = await recalculateClientScores(ctx, pool, { clientId: target.id, runKey, now: new Date(), reason: 'cli', batchSize, onProgress: bar(io, target.code) });
+      const result = await recalculateClientScores(ctx, pool, { clientId: target.id, runKey, now: new Date(), reason: 'cli', batchSize, onProgress: progressBar(io, target.code) });
       if (process.stderr.isTTY && !io.json) process.stderr.write('\n');
       const seconds = (performance.now() - started) / 1000;
       results.push({ clientCode: target.code, processed: result.processed, changed: result.changed, seconds: Number(seconds.toFixed(2)) });
