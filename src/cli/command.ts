@@ -72,7 +72,7 @@ export function subcommand(args: string[], known: readonly string[]): [string, s
 
 /**
  * A progress bar on stderr: redrawn in place on a terminal, one line a second otherwise
- * (and never with --json, whose stdout stays a single JSON document).
+ * (stderr only, so --json keeps stdout a single JSON document).
  */
 export function progressBar(io: CliIo, label: string): (p: { processed: number; total: number }) => void {
   const tty = process.stderr.isTTY && !io.json;
@@ -81,7 +81,7 @@ export function progressBar(io: CliIo, label: string): (p: { processed: number; 
     const ratio = p.total === 0 ? 1 : Math.min(1, p.processed / p.total);
     const line = `${label} [${'#'.repeat(Math.round(ratio * 30)).padEnd(30, '.')}] ${p.processed}/${p.total} ${Math.round(ratio * 100)}%`;
     if (tty) process.stderr.write(`\r${line}${ratio === 1 ? '\n' : ''}`);
-    else if (!io.json && (Date.now() - lastLine > 1000 || ratio === 1)) {
+    else if (Date.now() - lastLine > 1000 || ratio === 1) {
       io.err(line);
       lastLine = Date.now();
     }
