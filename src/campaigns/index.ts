@@ -4,3 +4,4 @@ export { sendCampaignJob } from './send-campaign.job.ts';
 export { sendEmailAction } from './send-email.action.ts';
 export { sendTransactionalEmail, type SendTransactionalInput } from './send-transactional.ts';
 export { readMailConfig, type MailConfig } from './config.ts';
+export { verifySmtp } from './verify-smtp.ts';

@@ -3,11 +3,12 @@
  * control database, keyring and stale envelopes, job queue, and each client's
  * tenant database — and says plainly what is wrong. Read-only.
  */
+import { verifySmtp } from '../campaigns/index.ts';
 import type { AppContext } from '../context.ts';
 import { encryptedColumns } from '../encrypted-columns.ts';
 import { countStale } from '../platform/crypto/reencrypt.ts';
 import { CONTROL_MIGRATIONS, latestMigration } from '../platform/db/migrate.ts';
-import { findClientById, tenantDb } from '../tenants/index.ts';
+import { describeSecretsOf, findClientById, tenantDb } from '../tenants/index.ts';
 
 export interface DoctorCheck {
   /** What was checked, e.g. `control database` or `client sharmaclinic: tenant database`. */
@@ -81,7 +82,15 @@ export async function runDoctor(ctx: AppContext, options: { clientLimit?: number
     } catch (err) {
       add({ name: `client ${row.code}: tenant database`, status: 'fail', detail: (err as Error).message });
     }
+    const secrets = await describeSecretsOf(ctx.controlDb, row.id);
     if (row.whatsapp_status === 'needs_token') add({ name: `client ${row.code}: WhatsApp`, status: 'fail', detail: 'Meta rejected the token (190): set a new whatsappToken' });
+    else if (!secrets.whatsappToken) add({ name: `client ${row.code}: WhatsApp`, status: 'warn', detail: 'no whatsappToken: sends go to the built-in simulator (WHATSAPP_MODE auto/sandbox) or fail (live)' });
+    else if (!secrets.whatsappPhoneNumberId) add({ name: `client ${row.code}: WhatsApp`, status: 'fail', detail: 'whatsappToken set but no whatsappPhoneNumberId: inbound webhooks cannot be routed to this client' });
+    else add({ name: `client ${row.code}: WhatsApp`, status: 'ok', detail: `token set, phone number id ${secrets.whatsappPhoneNumberId.hint}` });
+    if (secrets.smtpHost) {
+      const smtp = await timed(verifySmtp(ctx, row.id), 20_000).catch((err: Error) => ({ ok: false, stage: 'check', message: err.message }));
+      add({ name: `client ${row.code}: SMTP`, status: smtp.ok ? 'ok' : 'fail', detail: smtp.ok ? `${secrets.smtpHost.hint} accepts our login` : `${(smtp as { stage?: string }).stage ?? ''}: ${(smtp as { message?: string }).message ?? 'failed'}` });
+    }
   }
   if (clients.length === 0) add({ name: 'clients', status: 'warn', detail: 'no clients yet (ecodrix clients create)' });
   return checks;

@@ -4,6 +4,7 @@ export { createClient, deriveClientCode } from './create-client.ts';
 export { requireClient, showClient, listClients, rotateClientKey, deleteClient, type Actor } from './manage-client.ts';
 export { setDatasource, tenantDb, tenantDbById, describeDatasource, checkDatabaseUri } from './datasource.ts';
 export { setClientSecrets } from './set-secrets.ts';
+export { describeSecrets as describeSecretsOf } from './secrets.ts';
 export { readSecrets, findClientIdsBySecret, SECRET_FIELDS, type ClientSecrets, type SecretField } from './secrets.ts';
 export { findClientByCode, findClientById, setWhatsappStatus, type ClientAuthRow } from './clients.repo.ts';
 export { addCorsOrigin, listCorsOrigins, removeCorsOrigin, normaliseOrigin } from './cors.ts';
