@@ -4,7 +4,7 @@ import { startTestApp, type TestApp } from '../../test/harness.ts';
 
 let h: TestApp;
 before(async () => {
-  h = await startTestApp({ env: { METRICS_TOKEN: 'metrics-token-for-tests-123456' } });
+  h = await startTestApp({ listen: true, env: { METRICS_TOKEN: 'metrics-token-for-tests-123456', WHATSAPP_MODE: 'sandbox' } });
 });
 after(() => h.close());
 
@@ -39,4 +39,14 @@ test('/metrics exposes HTTP latency by route, tenant pools and process memory in
     assert.match(line, /^[a-z_]+(\{[^}]*\})? -?[0-9.e+]+$/, line);
   }
   assert.ok(!text.includes(client.apiKey), 'no key in metrics');
+});
+
+test('/metrics counts stored webhooks and shows the inbox by state and its lag', async () => {
+  const client = await h.createClient();
+  const inbound = await h.app.inject({ method: 'POST', url: '/api/sandbox/inbound', headers: client.headers, payload: { from: '15550007777', text: 'hello metrics' } });
+  assert.equal(inbound.statusCode, 202, inbound.body);
+  const text = (await h.app.inject({ method: 'GET', url: '/metrics', headers: h.adminHeaders })).body;
+  assert.match(text, /ecodrix_webhooks_received_total [1-9]/);
+  assert.match(text, /ecodrix_webhook_inbox_rows\{state="dead"\} 0/);
+  assert.match(text, /ecodrix_webhook_inbox_lag_seconds [0-9.e+-]+/);
 });

@@ -24,6 +24,18 @@ export function registerCoreCollectors(ctx: AppContext, registry: MetricsRegistr
       queueJobs.set({ queue: q.name, state: 'failed' }, q.failedCount);
     }
   });
+  const inbox = registry.gauge('ecodrix_webhook_inbox_rows', 'WhatsApp webhook inbox rows by state');
+  const inboxLag = registry.gauge('ecodrix_webhook_inbox_lag_seconds', 'Age of the oldest webhook waiting to be applied');
+  registry.collect(async () => {
+    const { rows } = await ctx.controlDb.query<{ state: string; n: number; oldest: number | null }>(
+      `SELECT state, count(*)::int AS n, extract(epoch FROM now() - min(received_at))::float AS oldest
+         FROM whatsapp_inbox WHERE state <> 'done' GROUP BY state`,
+    );
+    inbox.reset();
+    for (const state of ['pending', 'processing', 'unroutable', 'dead']) inbox.set({ state }, rows.find((r) => r.state === state)?.n ?? 0);
+    const waiting = rows.filter((r) => r.state === 'pending' || r.state === 'processing').map((r) => r.oldest ?? 0);
+    inboxLag.set({}, waiting.length ? Math.max(...waiting) : 0);
+  });
   registry.collect(async () => {
     const stats = ctx.tenantPools.stats();
     pools.set({}, stats.pools);

@@ -49,6 +49,7 @@ export async function receiveWebhook(ctx: AppContext, batcher: InboxBatcher, raw
   const verifiedFor = await authenticateDelivery(ctx, raw, header);
   try {
     await batcher.write({ body: raw, verifiedFor });
+    ctx.metrics.counter('ecodrix_webhooks_received_total', 'Signed WhatsApp webhook deliveries stored in the inbox').inc();
   } catch (err) {
     ctx.logger.error({ err: (err as Error).message }, 'webhook inbox write failed; answering 503 so Meta retries');
     throw new AppError('CONTROL_DB_UNAVAILABLE', { message: 'Could not store the delivery; retry later', retryAfterSeconds: 5, cause: err });

@@ -114,6 +114,8 @@ export async function performSend(ctx: AppContext, data: SendJobData, lastAttemp
       await releaseSendAttempt(db, messageId);
       throw err;
     }
+    ctx.metrics.counter('ecodrix_whatsapp_send_errors_total', 'WhatsApp send errors by Meta error code (timeout/http for transport failures)')
+      .inc({ code: err.kind === 'graph' ? String(err.code) : err.kind });
     if (err.kind === 'timeout') {
       publish(ctx, clientId, await markUnknown(db, messageId, err.toJSON()));
       await ctx.queue.enqueue(reconcileSendJob, { clientId, messageId }, { key: `${messageId}:reconcile:${row.send_attempts + 1}`, startAfter: new Date(Date.now() + ctx.config.whatsapp.reconcileDelayMs) });
