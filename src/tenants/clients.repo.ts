@@ -9,6 +9,7 @@ export interface ClientRow {
   api_key_hash: string;
   api_key_hint: string;
   api_key_created_at: Date;
+  api_key_last_used_at: Date | null;
   whatsapp_status: string;
   whatsapp_status_reason: string | null;
   created_at: Date;

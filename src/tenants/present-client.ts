@@ -9,6 +9,8 @@ export function presentClient(row: ClientRow) {
     email: row.email,
     apiKeyHint: row.api_key_hint,
     apiKeyCreatedAt: row.api_key_created_at.toISOString(),
+    /** Last successful use of the key (updated at most once a minute). */
+    apiKeyLastUsedAt: row.api_key_last_used_at?.toISOString() ?? null,
     whatsappStatus: row.whatsapp_status,
     whatsappStatusReason: row.whatsapp_status_reason,
     createdAt: row.created_at.toISOString(),

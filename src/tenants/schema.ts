@@ -38,6 +38,6 @@ export const CorsBody = Type.Object({ url: Type.String({ minLength: 1, maxLength
 
 export const ClientView = Type.Object({
   id: Type.String(), clientCode: Type.String(), name: Type.String(), email: Type.String(),
-  apiKeyHint: Type.String(), apiKeyCreatedAt: Type.String(), whatsappStatus: Type.String(),
+  apiKeyHint: Type.String(), apiKeyCreatedAt: Type.String(), apiKeyLastUsedAt: Type.Union([Type.String(), Type.Null()]), whatsappStatus: Type.String(),
   whatsappStatusReason: Type.Union([Type.String(), Type.Null()]), createdAt: Type.String(),
 });

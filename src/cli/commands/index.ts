@@ -7,6 +7,7 @@
  * so that `--help` and usage errors answer without loading the whole app.
  */
 import type { CliCommand } from '../command.ts';
+import { auditCommand } from './audit.ts';
 import { clientsCommand } from './clients.ts';
 import { datasourceCommand } from './datasource.ts';
 import { dbCommand } from './db.ts';
@@ -26,6 +27,7 @@ export const commands: CliCommand[] = [
   jobsCommand,
   testWorkerCommand,
   doctorCommand,
+  auditCommand,
   simulateCommand,
   webhooksCommand,
   scoringCommand,
