@@ -368,7 +368,7 @@ describe('media end to end from a signed webhook', () => {
   after(() => h.close());
 
   test('the image fixture posted by Meta ends archived, and the dashboard hears message.created then the media update', async () => {
-    const raw = readFileSync(path.join(import.meta.dirname, '../../../shared/fixtures/whatsapp/image.json'));
+    const raw = readFileSync(path.join(import.meta.dirname, '../whatsapp/__fixtures__/image.json'));
     const fixture = JSON.parse(raw.toString('utf8'));
     const value = fixture.entry[0].changes[0].value;
     const image = value.messages[0].image;

@@ -102,7 +102,7 @@ describe('template status webhooks', () => {
   test('a message_template_status_update re-syncs the client\'s templates', async () => {
     const lists = () => graph.requests.filter((r) => r.path.includes('/message_templates')).length;
     const before = lists();
-    const raw = readFileSync(path.resolve(import.meta.dirname, '../../../shared/fixtures/whatsapp/message-template-status-update.json'));
+    const raw = readFileSync(path.resolve(import.meta.dirname, '__fixtures__/message-template-status-update.json'));
     const res = await h.app.inject({ method: 'POST', url: '/api/saas/whatsapp/webhook', payload: raw, headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(raw, sandboxAppSecret(h.ctx.keyring)) } });
     assert.equal(res.statusCode, 200, res.body);
     await waitFor('a template re-sync after the status webhook', async () => lists() > before);

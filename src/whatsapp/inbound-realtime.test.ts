@@ -7,7 +7,7 @@ import { io, type Socket } from 'socket.io-client';
 import { startTestApp, type TestApp, type TestClient } from '../../test/harness.ts';
 import { signBody } from './verify-signature.ts';
 
-const FIXTURES = path.resolve(import.meta.dirname, '../../../shared/fixtures/whatsapp');
+const FIXTURES = path.resolve(import.meta.dirname, '__fixtures__');
 const SECRET = 'realtime-test-app-secret';
 let h: TestApp;
 let a: TestClient;

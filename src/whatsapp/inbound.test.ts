@@ -9,7 +9,7 @@ import { tenantDbById } from '../tenants/index.ts';
 import { sandboxAppSecret } from './sandbox-secret.ts';
 import { signBody } from './verify-signature.ts';
 
-const FIXTURES = path.resolve(import.meta.dirname, '../../../shared/fixtures/whatsapp');
+const FIXTURES = path.resolve(import.meta.dirname, '__fixtures__');
 const APP_SECRET = 'test-meta-app-secret-0123456789';
 const VERIFY_TOKEN = 'global-verify-token-abc';
 const FIXTURE_PHONE = '100000000000001';

@@ -1,7 +1,7 @@
 /**
  * A local Google on 127.0.0.1 for tests: the OAuth token endpoint (code
  * exchange, refresh), revocation, and Calendar v3 events insert/get/patch/delete,
- * answering with the bodies in shared/fixtures/google/. Knobs let a test make
+ * answering with the bodies in src/meet/__fixtures__/. Knobs let a test make
  * the next conference pending, inject 5xx/409 answers, refuse a refresh token
  * (invalid_grant) or reject an access token (401).
  */

@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 
-const GRAPH_FIXTURES = path.resolve(import.meta.dirname, '../../../shared/fixtures/whatsapp/graph-responses');
+const GRAPH_FIXTURES = path.resolve(import.meta.dirname, '../../src/whatsapp/__fixtures__/graph-responses');
 
 export function graphFixture(name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(path.join(GRAPH_FIXTURES, `${name}.json`), 'utf8'));
