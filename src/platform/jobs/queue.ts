@@ -120,6 +120,10 @@ export class JobQueue<TContext> {
       schedule: options.schedule,
       supervise: true,
       superviseIntervalSeconds: options.settings.superviseSeconds,
+      // Expired and heartbeat-less jobs are failed in pg-boss's per-queue monitor pass, which is gated
+      // by monitorIntervalSeconds (default 60 s), not by the supervise timer: tie both to
+      // JOB_SUPERVISE_SECONDS so a dead worker's job is retried within that interval as documented.
+      monitorIntervalSeconds: options.settings.superviseSeconds,
       // Backlog stats every 2 s: workers use them to keep fetching while jobs wait (burst below).
       queueCacheIntervalSeconds: 2,
       application_name: 'ecodrix-queue',
