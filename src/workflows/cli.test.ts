@@ -33,6 +33,7 @@ before(async () => {
     PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', WHATSAPP_MODE: 'sandbox',
     DATABASE_URL: withDatabase(testServerUrl(), h.database), CORE_API_TOKEN: TEST_ADMIN_TOKEN,
     ENCRYPTION_KEYS: `test1:${TEST_ENCRYPTION_KEY}`, BLIND_INDEX_KEY: TEST_BLIND_INDEX_KEY, DATA_DIR: `/tmp/ecodrix-test-data/${h.database}`,
+    ECODRIX_TEST_WATCH_INTERVAL_MS: '200',
   };
 });
 after(() => h.close());

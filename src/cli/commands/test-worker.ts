@@ -14,6 +14,12 @@ completed or failed. A server with the worker role (npm start) must be running.`
 
 const FINAL = ['completed', 'failed', 'skipped', 'cancelled'];
 
+/** 3 s as in the original contract; tests shorten it with ECODRIX_TEST_WATCH_INTERVAL_MS (not a documented setting). */
+function watchIntervalMs(): number {
+  const override = Number(process.env.ECODRIX_TEST_WATCH_INTERVAL_MS);
+  return Number.isInteger(override) && override > 0 ? override : 3000;
+}
+
 export const testWorkerCommand: CliCommand = {
   name: 'test-worker',
   summary: 'schedule a test WhatsApp template send and watch it (npm run test:worker)',
@@ -36,7 +42,7 @@ export const testWorkerCommand: CliCommand = {
     if (!values.watch) return;
     let last = job.status;
     for (;;) {
-      await new Promise((r) => setTimeout(r, 3000));
+      await new Promise((r) => setTimeout(r, watchIntervalMs()));
       const now = await readTestJob(ctx, clientId, job.id);
       if (now.status !== last) {
         last = now.status;
