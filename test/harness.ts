@@ -62,6 +62,17 @@ export function testServerUrl(): string {
   return url;
 }
 
+/**
+ * Base environment for ECODrIx processes a test spawns with an otherwise explicit environment:
+ * PATH, HOME and the run's module compile cache (set by global-setup.ts), so each spawn skips
+ * re-compiling the app.
+ */
+export function childEnvBase(): Record<string, string> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
+  if (process.env.NODE_COMPILE_CACHE) env.NODE_COMPILE_CACHE = process.env.NODE_COMPILE_CACHE;
+  return env;
+}
+
 /** Creates a fresh database cloned from the migrated control template. */
 export async function createTestDatabase(prefix = 'ecx'): Promise<string> {
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;

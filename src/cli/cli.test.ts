@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { createPool, quoteIdent, withDatabase } from '../platform/db/pool.ts';
 import { hashApiKey } from '../platform/crypto/api-keys.ts';
-import { createTestDatabase, testServerUrl, TEST_ADMIN_TOKEN, TEST_ENCRYPTION_KEY, TEST_BLIND_INDEX_KEY } from '../../test/harness.ts';
+import { childEnvBase, createTestDatabase, testServerUrl, TEST_ADMIN_TOKEN, TEST_ENCRYPTION_KEY, TEST_BLIND_INDEX_KEY } from '../../test/harness.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = path.join(root, 'bin', 'ecodrix.js');
@@ -41,8 +41,7 @@ before(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'ecodrix-cli-'));
   db = createPool({ connectionString: withDatabase(testServerUrl(), database), max: 2, connectTimeoutMs: 5000 });
   env = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '/tmp',
+    ...childEnvBase(),
     NODE_ENV: 'test',
     DATABASE_URL: withDatabase(testServerUrl(), database),
     CORE_API_TOKEN: TEST_ADMIN_TOKEN,

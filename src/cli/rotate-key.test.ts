@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { withDatabase } from '../platform/db/pool.ts';
-import { createTestDatabase, testServerUrl, TEST_ADMIN_TOKEN, TEST_BLIND_INDEX_KEY, TEST_ENCRYPTION_KEY } from '../../test/harness.ts';
+import { childEnvBase, createTestDatabase, testServerUrl, TEST_ADMIN_TOKEN, TEST_BLIND_INDEX_KEY, TEST_ENCRYPTION_KEY } from '../../test/harness.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = path.join(root, 'bin', 'ecodrix.js');
@@ -30,7 +30,7 @@ function run(args: string[], keys: string): Promise<{ code: number | null; stdou
 before(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'ecodrix-rotate-'));
   base = {
-    PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test',
+    ...childEnvBase(), NODE_ENV: 'test',
     DATABASE_URL: withDatabase(testServerUrl(), await createTestDatabase('rot')),
     CORE_API_TOKEN: TEST_ADMIN_TOKEN, BLIND_INDEX_KEY: TEST_BLIND_INDEX_KEY, DATA_DIR: dataDir,
   };

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { startTestApp, testServerUrl, TEST_ADMIN_TOKEN, TEST_BLIND_INDEX_KEY, TEST_ENCRYPTION_KEY, type TestApp } from '../../test/harness.ts';
+import { childEnvBase, startTestApp, testServerUrl, TEST_ADMIN_TOKEN, TEST_BLIND_INDEX_KEY, TEST_ENCRYPTION_KEY, type TestApp } from '../../test/harness.ts';
 import { withDatabase } from '../platform/db/pool.ts';
 import { tenantDbById } from '../tenants/index.ts';
 
@@ -13,7 +13,7 @@ let h: TestApp;
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env = {
-    PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test',
+    ...childEnvBase(), NODE_ENV: 'test',
     DATABASE_URL: withDatabase(testServerUrl(), h.database), CORE_API_TOKEN: TEST_ADMIN_TOKEN,
     ENCRYPTION_KEYS: `test1:${TEST_ENCRYPTION_KEY}`, BLIND_INDEX_KEY: TEST_BLIND_INDEX_KEY, DATA_DIR: `/tmp/ecodrix-test-data/${h.database}-cli`,
   };

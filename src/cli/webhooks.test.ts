@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, it } from 'node:test';
 import { createPool, withDatabase } from '../platform/db/pool.ts';
-import { createTestDatabase, testServerUrl, TEST_ADMIN_TOKEN, TEST_ENCRYPTION_KEY, TEST_BLIND_INDEX_KEY } from '../../test/harness.ts';
+import { childEnvBase, createTestDatabase, testServerUrl, TEST_ADMIN_TOKEN, TEST_ENCRYPTION_KEY, TEST_BLIND_INDEX_KEY } from '../../test/harness.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = path.join(root, 'bin', 'ecodrix.js');
@@ -31,7 +31,7 @@ before(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'ecodrix-cli-wh-'));
   db = createPool({ connectionString: withDatabase(testServerUrl(), database), max: 2, connectTimeoutMs: 5000 });
   env = {
-    PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test',
+    ...childEnvBase(), NODE_ENV: 'test',
     DATABASE_URL: withDatabase(testServerUrl(), database), CORE_API_TOKEN: TEST_ADMIN_TOKEN,
     ENCRYPTION_KEYS: `test1:${TEST_ENCRYPTION_KEY}`, BLIND_INDEX_KEY: TEST_BLIND_INDEX_KEY, DATA_DIR: dataDir,
   };

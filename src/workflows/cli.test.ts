@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, it } from 'node:test';
-import { startTestApp, testServerUrl, TEST_ADMIN_TOKEN, TEST_BLIND_INDEX_KEY, TEST_ENCRYPTION_KEY, type TestApp, type TestClient } from '../../test/harness.ts';
+import { childEnvBase, startTestApp, testServerUrl, TEST_ADMIN_TOKEN, TEST_BLIND_INDEX_KEY, TEST_ENCRYPTION_KEY, type TestApp, type TestClient } from '../../test/harness.ts';
 import { withDatabase } from '../platform/db/pool.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -30,7 +30,7 @@ before(async () => {
   const sync = await h.app.inject({ method: 'POST', url: '/api/saas/chat/templates/sync', headers: a.headers });
   assert.equal(sync.statusCode, 200, sync.body);
   env = {
-    PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', WHATSAPP_MODE: 'sandbox',
+    ...childEnvBase(), NODE_ENV: 'test', WHATSAPP_MODE: 'sandbox',
     DATABASE_URL: withDatabase(testServerUrl(), h.database), CORE_API_TOKEN: TEST_ADMIN_TOKEN,
     ENCRYPTION_KEYS: `test1:${TEST_ENCRYPTION_KEY}`, BLIND_INDEX_KEY: TEST_BLIND_INDEX_KEY, DATA_DIR: `/tmp/ecodrix-test-data/${h.database}`,
     ECODRIX_TEST_WATCH_INTERVAL_MS: '200',

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startTestApp, testServerUrl, TEST_ADMIN_TOKEN, TEST_BLIND_INDEX_KEY, TEST_ENCRYPTION_KEY, type TestApp, type TestClient } from '../../../test/harness.ts';
+import { childEnvBase, startTestApp, testServerUrl, TEST_ADMIN_TOKEN, TEST_BLIND_INDEX_KEY, TEST_ENCRYPTION_KEY, type TestApp, type TestClient } from '../../../test/harness.ts';
 import { withDatabase } from '../../platform/db/pool.ts';
 import { tenantDbById } from '../../tenants/index.ts';
 
@@ -20,7 +20,7 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
     const child = spawn(process.execPath, [path.join(root, 'bin', 'ecodrix.js'), ...args], {
       cwd: root, stdio: ['ignore', 'pipe', 'pipe'],
       env: {
-        PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', LOG_LEVEL: 'warn',
+        ...childEnvBase(), NODE_ENV: 'test', LOG_LEVEL: 'warn',
         DATABASE_URL: withDatabase(testServerUrl(), h.database), CORE_API_TOKEN: TEST_ADMIN_TOKEN,
         ENCRYPTION_KEYS: `test1:${TEST_ENCRYPTION_KEY}`, BLIND_INDEX_KEY: TEST_BLIND_INDEX_KEY, DATA_DIR: dataDir,
       },
