@@ -40,7 +40,16 @@ export async function continueCampaign(ctx: AppContext, db: pg.Pool, clientId: s
   await ctx.queue.enqueue(sendCampaignJob, { clientId, campaignId }, { key: `campaign:${campaignId}:run:${seq}`, startAfter });
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+/** Resolves after `ms`, or at once when `signal` aborts (its timer cleared, so a long wait that lost a race never lingers). */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, Math.max(0, ms));
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}
 
 /** Moves a due scheduled campaign to `sending`, materialising its recipients once. */
 async function startIfDue(db: pg.Pool, campaignId: string): Promise<CampaignRow | undefined> {
@@ -154,7 +163,10 @@ export async function runCampaign(ctx: AppContext, clientId: string, campaignId:
     const outOfTime = Date.now() - startedAt > budgetMs;
     if (batch.waitUntil) {
       if (inflight.size > 0) {
-        await Promise.race([...inflight, sleep(batch.waitUntil.getTime() - Date.now())]);
+        // waitUntil may be hours away (daily cap, provider quota): cancel the timer once a send finishes first.
+        const raced = new AbortController();
+        await Promise.race([...inflight, sleep(batch.waitUntil.getTime() - Date.now(), raced.signal)]);
+        raced.abort();
         continue;
       }
       if (batch.waitUntil.getTime() - Date.now() <= 1500 && !outOfTime) {
