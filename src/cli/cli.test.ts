@@ -57,20 +57,19 @@ after(async () => {
 
 describe('ecodrix CLI', () => {
   it('prints help (exit 0) and refuses bad usage with exit 2', async () => {
-    const help = await run(['--help']);
+    // Independent invocations: run side by side (each is a whole process start).
+    const [help, groupHelp, none, unknown, missing, badFlag] = await Promise.all([
+      run(['--help']), run(['clients', '--help']), run([]), run(['frobnicate']), run(['clients', 'create', '--name', 'X']), run(['clients', 'list', '--bogus']),
+    ]);
     assert.equal(help.code, 0);
     for (const group of ['clients', 'secrets', 'datasource']) assert.match(help.stdout, new RegExp(`\\b${group}\\b`));
-    const groupHelp = await run(['clients', '--help']);
     assert.equal(groupHelp.code, 0);
     assert.match(groupHelp.stdout, /rotate-key/);
-    assert.equal((await run([])).code, 2);
-    const unknown = await run(['frobnicate']);
+    assert.equal(none.code, 2);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command "frobnicate"/);
-    const missing = await run(['clients', 'create', '--name', 'X']);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /--email is required/);
-    const badFlag = await run(['clients', 'list', '--bogus']);
     assert.equal(badFlag.code, 2);
     assert.match(badFlag.stderr, /bogus/);
   });

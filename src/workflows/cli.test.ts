@@ -50,26 +50,28 @@ it('test:worker schedules a send and --watch prints each state change until comp
 });
 
 it('test:worker --delay schedules ahead, and refuses bad input', async () => {
-  const r = await run(['test-worker', '--clientCode', a.code, '--phone', '918143963821', '--template', 'appointment_confirmed', '--delay', '300', '--json']);
+  // Independent invocations, side by side.
+  const [r, bad, usage] = await Promise.all([
+    run(['test-worker', '--clientCode', a.code, '--phone', '918143963821', '--template', 'appointment_confirmed', '--delay', '300', '--json']),
+    run(['test-worker', '--clientCode', a.code, '--phone', '+918143963821', '--template', 'x']),
+    run(['test-worker', '--phone', '918143963821']),
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const job = JSON.parse(r.stdout);
   assert.ok(Math.abs(Date.parse(job.runAt) - (Date.now() + 300_000)) < 20_000);
   assert.equal(job.status, 'pending');
-  const bad = await run(['test-worker', '--clientCode', a.code, '--phone', '+918143963821', '--template', 'x']);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /E\.164/);
-  const usage = await run(['test-worker', '--phone', '918143963821']);
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /--clientCode is required/);
 });
 
 it('ecodrix jobs stats, list, show, cancel', async () => {
-  const stats = await run(['jobs', 'stats', '--json']);
+  const [stats, human] = await Promise.all([run(['jobs', 'stats', '--json']), run(['jobs', 'stats'])]);
   assert.equal(stats.code, 0, stats.stderr);
   const parsed = JSON.parse(stats.stdout);
   const runs = parsed.queues.find((q: { name: string }) => q.name === 'workflows.run-action');
   assert.ok(runs.completed >= 1 && runs.created >= 1, JSON.stringify(runs));
-  const human = await run(['jobs', 'stats']);
   assert.match(human.stdout, /workflows\.run-action/);
   const list = await run(['jobs', 'list', '--queue', 'workflows.run-action', '--state', 'created', '--json']);
   const [pending] = JSON.parse(list.stdout).items;
@@ -82,6 +84,7 @@ it('ecodrix jobs stats, list, show, cancel', async () => {
   const again = await run(['jobs', 'cancel', pending.id]);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /cancelled; only queued or running/);
-  assert.equal((await run(['jobs', 'show', 'nope'])).code, 1);
-  assert.equal((await run(['jobs', 'list', '--state', 'weird'])).code, 2);
+  const [nope, weird] = await Promise.all([run(['jobs', 'show', 'nope']), run(['jobs', 'list', '--state', 'weird'])]);
+  assert.equal(nope.code, 1);
+  assert.equal(weird.code, 2);
 });
