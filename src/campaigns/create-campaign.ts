@@ -14,8 +14,17 @@ function check(fields: CampaignFields): void {
   }
 }
 
+/** A list audience may only name this client's own contacts (another client's ids are refused, not stored). */
+async function checkContacts(db: pg.Pool, audience: CampaignFields['audience']): Promise<void> {
+  if (audience.type !== 'list' || !audience.contactIds?.length) return;
+  const wanted = [...new Set(audience.contactIds.map((id) => id.toLowerCase()))];
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM contacts WHERE id = ANY($1::uuid[])', [wanted]);
+  if (rows[0].n !== wanted.length) throw new AppError('CONTACT_NOT_FOUND', { message: `${wanted.length - rows[0].n} of audience.contactIds are not contacts of this client` });
+}
+
 export async function createCampaign(db: pg.Pool, fields: CampaignFields): Promise<CampaignRow> {
   check(fields);
+  await checkContacts(db, fields.audience);
   return insertCampaign(db, fields);
 }
 
@@ -45,5 +54,6 @@ export async function editCampaign(db: pg.Pool, id: string, patch: Partial<Campa
     trackClicks: patch.trackClicks ?? current.track_clicks,
   };
   check(fields);
+  if (patch.audience !== undefined) await checkContacts(db, fields.audience);
   return updateCampaignFields(db, id, fields);
 }
