@@ -71,7 +71,7 @@ export class RealtimeGateway implements RealtimePublisher {
     if (this.adapter === 'postgres') {
       // The adapter delivers locally only after its NOTIFY query completes, so its queries must run
       // one at a time to keep events in order: one connection held for LISTEN, one for publishing.
-      this.adapterPool = createPool({ ...poolOptions, max: 2 });
+      this.adapterPool = releaseDeadClients(createPool({ ...poolOptions, max: 2 }));
       this.io.adapter(createAdapter(this.adapterPool, {
         errorHandler: (err) => ctx.logger.warn({ err: err.message }, 'realtime adapter error'),
       }));
@@ -224,8 +224,42 @@ export class RealtimeGateway implements RealtimePublisher {
     this.io.engine.close();
     await this.listenerChain;
     await this.pool.end().catch(() => {});
-    await this.adapterPool?.end().catch(() => {});
+    // Never let a connection the adapter still holds keep the process from stopping.
+    if (this.adapterPool) await Promise.race([this.adapterPool.end().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
   }
+}
+
+/**
+ * The postgres adapter checks out one client for LISTEN and, when that connection dies (database
+ * restart), reconnects with a new client without releasing the dead one. The pool would then count it
+ * as busy forever — `pool.end()` on shutdown never returns. Release (and destroy) a checked-out client
+ * as soon as its connection ends or errors.
+ */
+function releaseDeadClients(pool: pg.Pool): pg.Pool {
+  const connect = pool.connect.bind(pool) as (callback?: unknown) => Promise<pg.PoolClient>;
+  (pool as unknown as { connect: (callback?: unknown) => unknown }).connect = (callback?: unknown) => {
+    // pool.query() checks out with a callback and releases by itself: leave that path untouched.
+    if (typeof callback === 'function') return connect(callback);
+    return guarded();
+  };
+  async function guarded(): Promise<pg.PoolClient> {
+    const client = await connect();
+    let released = false;
+    const release = client.release.bind(client);
+    client.release = (err?: Error | boolean) => {
+      if (released) return;
+      released = true;
+      client.removeListener('end', onEnd);
+      client.removeListener('error', onError);
+      release(err);
+    };
+    const onEnd = () => client.release(new Error('connection ended'));
+    const onError = () => client.release(new Error('connection lost'));
+    client.once('end', onEnd);
+    client.once('error', onError);
+    return client;
+  }
+  return pool;
 }
 
 /** `onApiStart` hook: attaches the gateway, makes it `ctx.realtime`, closes it before the HTTP server. */

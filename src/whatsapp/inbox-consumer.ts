@@ -58,10 +58,21 @@ export async function startInboxConsumer(ctx: AppContext, options: InboxConsumer
         failures = 0;
         if (rows.length > 0) {
           for (const row of rows) inFlight.add(row.id);
-          const outcomes = await processInboxRows(ctx, rows, options).catch((err: Error) => {
+          // A batch that never settles (a connection lost mid-call during a database restart) must not hold
+          // its rows forever through the lease heartbeat: past the deadline the rows stop being renewed, come
+          // back when their lease expires, and are applied again (applying is idempotent).
+          let timer: NodeJS.Timeout | undefined;
+          const deadline = new Promise<RowOutcome[]>((resolve) => {
+            timer = setTimeout(() => {
+              ctx.logger.error({ rows: rows.length, seconds: options.leaseSeconds * 3 }, 'inbox batch did not finish in time; releasing its rows for another attempt');
+              resolve([]);
+            }, options.leaseSeconds * 3000);
+          });
+          const outcomes = await Promise.race([processInboxRows(ctx, rows, options).catch((err: Error) => {
             ctx.logger.error({ rows: rows.length, err: err.message }, 'inbox batch crashed; the leases will expire and the rows will be retried');
             return [] as RowOutcome[];
-          }).finally(() => {
+          }), deadline]).finally(() => {
+            clearTimeout(timer);
             for (const row of rows) inFlight.delete(row.id);
           });
           for (const o of outcomes) stats[o]++;
