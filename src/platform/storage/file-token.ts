@@ -28,8 +28,10 @@ export function verifyFileToken(secret: Buffer, token: string, now = Date.now())
   const dot = token.indexOf('.');
   if (dot <= 0 || token.length > 4096) return null;
   const payload = token.slice(0, dot);
-  const given = Buffer.from(token.slice(dot + 1), 'base64url');
-  const expected = mac(secret, payload);
+  // Compared as text, not decoded: base64url decoding ignores the unused low bits of the last
+  // character, so a token with its last character changed would otherwise still verify.
+  const given = Buffer.from(token.slice(dot + 1), 'utf8');
+  const expected = Buffer.from(mac(secret, payload).toString('base64url'), 'utf8');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
   try {
     const data = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { k?: unknown; e?: unknown; t?: unknown; f?: unknown };
