@@ -44,6 +44,15 @@ function median(values: number[]): number {
 }
 const summary = (values: number[]) => ({ median: median(values), min: Math.round(Math.min(...values)), max: Math.round(Math.max(...values)), runs: values.map(Math.round) });
 
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -61,6 +70,8 @@ async function stop(child: ChildProcess): Promise<void> {
       }
     }, 30_000);
     await exited;
+    // npm exits before its children: wait until the whole group (node, PostgreSQL) is gone.
+    for (let i = 0; i < 300 && groupAlive(child.pid!); i++) await new Promise((r) => setTimeout(r, 100));
     clearTimeout(timer);
   }
   running.delete(child);
