@@ -49,4 +49,21 @@ test('/metrics counts stored webhooks and shows the inbox by state and its lag',
   assert.match(text, /ecodrix_webhooks_received_total [1-9]/);
   assert.match(text, /ecodrix_webhook_inbox_rows\{state="dead"\} 0/);
   assert.match(text, /ecodrix_webhook_inbox_lag_seconds [0-9.e+-]+/);
+  assert.match(text, /ecodrix_socketio_connections 0/);
+});
+
+test('/metrics counts Socket.io connections', async () => {
+  const { io } = await import('socket.io-client');
+  const client = await h.createClient();
+  const socket = io(h.url!, { auth: { clientCode: client.code, apiKey: client.apiKey }, transports: ['websocket'], reconnection: false });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+  try {
+    const text = (await h.app.inject({ method: 'GET', url: '/metrics', headers: h.adminHeaders })).body;
+    assert.match(text, /ecodrix_socketio_connections 1/);
+  } finally {
+    socket.disconnect();
+  }
 });

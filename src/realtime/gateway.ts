@@ -208,6 +208,11 @@ export class RealtimeGateway implements RealtimePublisher {
     this.deliverLocal(wire);
   }
 
+  /** Open Socket.io connections on this process (for /metrics). */
+  connectionCount(): number {
+    return this.io.engine.clientsCount;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -268,6 +273,8 @@ export async function attachRealtimeGateway(app: FastifyInstance, booted: Booted
   const gateway = new RealtimeGateway(app, ctx);
   await gateway.startListening();
   ctx.realtime = gateway;
+  const connections = ctx.metrics.gauge('ecodrix_socketio_connections', 'Socket.io connections on this API process');
+  ctx.metrics.collect(async () => connections.set({}, gateway.connectionCount()));
   app.addHook('preClose', async () => {
     await gateway.close();
   });
