@@ -115,6 +115,12 @@ async function section(title, loader) {
   return card;
 }
 
+/** Navigates to `hash`, rendering exactly once (a hash change renders through its listener). */
+function go(hash) {
+  if (location.hash === hash) render();
+  else location.hash = hash;
+}
+
 // ---------- sign in ----------
 
 function signIn() {
@@ -122,7 +128,7 @@ function signIn() {
     e.preventDefault();
     const { token } = formValues(e.target);
     store.session = { kind: 'operator', token };
-    try { await api('GET', '/api/clients?limit=1'); location.hash = '#/clients'; render(); }
+    try { await api('GET', '/api/clients?limit=1'); go('#/clients'); }
     catch (err) { store.session = null; flash(err.status === 401 ? 'That admin token is not valid.' : err.message, true); }
   } },
     field('Admin token (x-core-api-key)', { name: 'token', type: 'password', required: true, autocomplete: 'off' }),
@@ -131,7 +137,7 @@ function signIn() {
     e.preventDefault();
     const { clientCode, apiKey } = formValues(e.target);
     store.session = { kind: 'client', clientCode, apiKey };
-    try { await api('GET', '/api/saas/cors'); location.hash = '#/inbox'; render(); }
+    try { await api('GET', '/api/saas/cors'); go('#/inbox'); }
     catch (err) { store.session = null; flash(err.status === 401 || err.status === 404 ? err.message : `Sign-in failed: ${err.message}`, true); }
   } },
     field('Client code', { name: 'clientCode', required: true, autocomplete: 'username' }),

@@ -106,7 +106,8 @@ describe('workflow execution', () => {
     assert.equal(r.status, 202);
     const done = await waitFor(async () => {
       const j = await job(r.body.jobs[0].id);
-      return j.status === 'completed' ? j : undefined;
+      // The job's status and its attempt history are written by separate statements: wait for both.
+      return j.status === 'completed' && j.attemptHistory?.[1]?.outcome === 'succeeded' ? j : undefined;
     }, { timeoutMs: 40_000, what: 'job re-run after expiry' });
     assert.equal(done.attempts, 2);
     assert.equal(done.attemptHistory[0].outcome, 'failed');
