@@ -19,11 +19,17 @@ export function reminderKey(offsetMinutes: number): string {
   return `${offsetMinutes}m`;
 }
 
-/** Template variables: contact name, title, "<date> at <time>" in the appointment's time zone, meeting link or location. */
+/** `abc-defg-hij` from a Google Meet link (the original confirmation template's 4th variable is the meeting code). */
+export function meetingCodeOf(url: string | null): string | null {
+  const match = url ? /^https:\/\/meet\.google\.com\/([a-z]{3}-[a-z]{4}-[a-z]{3})(?:[/?#]|$)/.exec(url) : null;
+  return match ? match[1] : null;
+}
+
+/** Template variables: contact name, title, "<date> at <time>" in the appointment's time zone, meeting code (Meet), link or location. */
 export function appointmentVariables(row: AppointmentRow): string[] {
   const when = new Intl.DateTimeFormat('en-GB', { timeZone: row.timezone, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' }).format(row.starts_at);
   const time = new Intl.DateTimeFormat('en-GB', { timeZone: row.timezone, hour: '2-digit', minute: '2-digit', hour12: false, timeZoneName: 'short' }).format(row.starts_at);
-  return [row.contact_name ?? '', row.title, `${when} at ${time}`, row.meeting_url ?? row.location ?? ''];
+  return [row.contact_name ?? '', row.title, `${when} at ${time}`, meetingCodeOf(row.meeting_url) ?? row.meeting_url ?? row.location ?? ''];
 }
 
 type Trigger = 'appointment_confirmed' | 'appointment_rescheduled' | 'appointment_cancelled';
