@@ -1,6 +1,6 @@
 /** SQL for the webhook inbox (control database, table whatsapp_inbox). */
 import type pg from 'pg';
-import type { Db } from '../platform/db/pool.ts';
+import { withTransaction, type Db } from '../platform/db/pool.ts';
 
 export const INBOX_CHANNEL = 'ecodrix_whatsapp_inbox';
 export const INBOX_STATES = ['pending', 'processing', 'done', 'unroutable', 'dead'] as const;
@@ -90,19 +90,8 @@ export async function secondsUntilNextDue(db: Db): Promise<number | null> {
  * Runs inbox bookkeeping (claims, outcomes) without waiting for the WAL flush: losing such a write in a
  * crash only makes a row run again, and applying a row is idempotent. The inbox INSERT itself stays synchronous.
  */
-export async function withAsyncCommit<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN; SET LOCAL synchronous_commit = off');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+export function withAsyncCommit<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  return withTransaction(pool, fn, { asyncCommit: true });
 }
 
 /** Marks many rows finished in one statement. */
