@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, it } from 'node:test';
+import { isAlive } from '../../src/platform/db/embedded-postgres.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dataDir = mkdtempSync(path.join(tmpdir(), 'ecodrix-process-'));
@@ -29,20 +30,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Running (a zombie awaiting its reaper counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 interface Started { child: ChildProcess; base: string; ms: number; output: () => string; exit: Promise<number | null> }
 
@@ -76,13 +63,13 @@ async function startServer(): Promise<Started> {
 
 async function stopServer(s: Started): Promise<void> {
   const pgPid = Number(readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
-  assert.ok(alive(pgPid), 'embedded PostgreSQL runs while the server runs');
+  assert.ok(isAlive(pgPid), 'embedded PostgreSQL runs while the server runs');
   s.child.kill('SIGTERM');
   const code = await s.exit;
   assert.equal(code, 0, `exit code after SIGTERM (output: ${s.output()})`);
   const deadline = Date.now() + 10_000;
-  while (alive(pgPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  assert.equal(alive(pgPid), false, 'embedded PostgreSQL stopped with the server');
+  while (isAlive(pgPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(isAlive(pgPid), false, 'embedded PostgreSQL stopped with the server');
 }
 
 it('starts with nothing configured, onboards by the runbook, stops cleanly, and restarts with its data', { timeout: 300_000 }, async () => {

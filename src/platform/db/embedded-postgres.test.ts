@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, it } from 'node:test';
 import pg from 'pg';
 import { fileURLToPath } from 'node:url';
-import { startEmbeddedPostgres } from './embedded-postgres.ts';
+import { isAlive, startEmbeddedPostgres } from './embedded-postgres.ts';
 
 let root: string;
 before(() => {
@@ -25,20 +25,6 @@ async function query<T extends pg.QueryResultRow>(url: string, sql: string): Pro
   }
 }
 
-/** Running (a zombie awaiting its reaper counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 it('initialises once, keeps data across stop/start, and survives a stale postmaster.pid', async () => {
   const dir = path.join(root, 'cluster');
@@ -47,7 +33,7 @@ it('initialises once, keeps data across stop/start, and survives a stale postmas
   const pidBefore = Number(readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
   const sysid = (await query<{ id: string }>(first.url, 'SELECT system_identifier::text AS id FROM pg_control_system()'))[0].id;
   await first.stop();
-  assert.equal(alive(pidBefore), false, 'stop() ends the server');
+  assert.equal(isAlive(pidBefore), false, 'stop() ends the server');
   assert.equal(existsSync(path.join(dir, 'postmaster.pid')), false);
 
   const second = await startEmbeddedPostgres({ dir, settings: { fsync: 'off' } });
@@ -62,7 +48,7 @@ it('initialises once, keeps data across stop/start, and survives a stale postmas
   // A postmaster.pid left by a crash, naming a pid that no longer exists.
   const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
   const deadPid = Number(gone.stdout);
-  assert.equal(alive(deadPid), false);
+  assert.equal(isAlive(deadPid), false);
   writeFileSync(path.join(dir, 'postmaster.pid'), `${deadPid}\n${dir}\n1700000000\n5432\n\n127.0.0.1\n  1234567     0\nready   \n`);
   const third = await startEmbeddedPostgres({ dir, settings: { fsync: 'off' } });
   try {
@@ -105,17 +91,17 @@ it('shares the cluster of a live server (the CLI next to it) and takes over from
     assert.equal(attached.shared, true, 'attached to the running server instead of stopping it');
     assert.deepEqual(await query(attached.url, 'SELECT v FROM shared_marker'), [{ v: 'from the server' }]);
     await attached.stop();
-    assert.ok(alive(serverPg), "the server's PostgreSQL keeps running after the CLI is done");
+    assert.ok(isAlive(serverPg), "the server's PostgreSQL keeps running after the CLI is done");
     await query(url, 'SELECT 1');
 
     // kill -9 the server: its PostgreSQL is orphaned; the next start stops it and starts its own.
     server.kill('SIGKILL');
     await new Promise((r) => server.once('exit', r));
-    assert.ok(alive(serverPg), 'orphan still running');
+    assert.ok(isAlive(serverPg), 'orphan still running');
     const next = await startEmbeddedPostgres({ dir, settings: { fsync: 'off' } });
     try {
       assert.notEqual(next.shared, true);
-      assert.equal(alive(serverPg), false, 'the orphan was stopped');
+      assert.equal(isAlive(serverPg), false, 'the orphan was stopped');
       assert.deepEqual(await query(next.url, 'SELECT v FROM shared_marker'), [{ v: 'from the server' }]);
     } finally {
       await next.stop();

@@ -103,7 +103,7 @@ async function freePort(preferred?: number): Promise<number> {
 }
 
 /** True for a running process (a zombie, i.e. exited but not yet reaped by its parent, counts as dead). */
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (err) {
@@ -113,7 +113,8 @@ function isAlive(pid: number): boolean {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
-    return true; // no /proc: trust kill(0)
+    // No /proc at all (not Linux): trust kill(0). With /proc, an unreadable entry means the process is gone.
+    return !existsSync('/proc/self');
   }
 }
 
