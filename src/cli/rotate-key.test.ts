@@ -1,30 +1,20 @@
 /** `ecodrix secrets rotate-key`, spawned as a real process while the keyring changes around it. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { withDatabase } from '../platform/db/pool.ts';
 import { childEnvBase, createTestDatabase, testServerUrl, TEST_ADMIN_TOKEN, TEST_BLIND_INDEX_KEY, TEST_ENCRYPTION_KEY } from '../../test/harness.ts';
+import { runCli } from '../../test/support/run-cli.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = path.join(root, 'bin', 'ecodrix.js');
 const NEW_KEY = randomBytes(32).toString('hex');
 let dataDir: string;
 let base: Record<string, string>;
 
-function run(args: string[], keys: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...base, ENCRYPTION_KEYS: keys }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function run(args: string[], keys: string) {
+  return runCli(args, { ...base, ENCRYPTION_KEYS: keys });
 }
 
 before(async () => {

@@ -18,16 +18,10 @@ import { normaliseTags } from '../shared/contact-input.ts';
 import { findDefaultPipeline, findPipeline, findStage, listStages } from '../pipelines/pipelines.repo.ts';
 import { findLead, findLeadByContact, insertLead, presentLead, type LeadWrite } from './leads.repo.ts';
 
-export interface CreateLeadOptions {
+/** A lead's fields, plus the contact it belongs to (an existing id, or a new contact). */
+export interface CreateLeadOptions extends LeadWrite {
   contactId?: string;
   contact?: CreateContactOptions;
-  pipelineId?: string;
-  stage?: string;
-  source?: string;
-  sourceDetails?: Record<string, unknown> | null;
-  owner?: string | null;
-  customFields?: Record<string, unknown>;
-  tags?: string[];
 }
 
 /** Resolves pipeline and stage (default pipeline, its first stage) or throws a 4xx. */
