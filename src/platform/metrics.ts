@@ -17,41 +17,36 @@ interface Metric {
   render(): string[];
 }
 
-export class Counter implements Metric {
-  readonly type = 'counter' as const;
+/** One number per label set: what counters and gauges share. */
+abstract class SimpleMetric implements Metric {
+  abstract readonly type: 'counter' | 'gauge';
   readonly name: string;
   readonly help: string;
-  private readonly values = new Map<string, number>();
+  protected readonly values = new Map<string, number>();
   constructor(name: string, help: string) {
     this.name = name;
     this.help = help;
-  }
-  inc(labels: Labels = {}, by = 1): void {
-    const key = labelKey(labels);
-    this.values.set(key, (this.values.get(key) ?? 0) + by);
   }
   render(): string[] {
     return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
   }
 }
 
-export class Gauge implements Metric {
-  readonly type = 'gauge' as const;
-  readonly name: string;
-  readonly help: string;
-  private readonly values = new Map<string, number>();
-  constructor(name: string, help: string) {
-    this.name = name;
-    this.help = help;
+export class Counter extends SimpleMetric {
+  readonly type = 'counter' as const;
+  inc(labels: Labels = {}, by = 1): void {
+    const key = labelKey(labels);
+    this.values.set(key, (this.values.get(key) ?? 0) + by);
   }
+}
+
+export class Gauge extends SimpleMetric {
+  readonly type = 'gauge' as const;
   set(labels: Labels, value: number): void {
     this.values.set(labelKey(labels), value);
   }
   reset(): void {
     this.values.clear();
-  }
-  render(): string[] {
-    return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
   }
 }
 
