@@ -131,6 +131,7 @@ export async function boot(options: BootOptions = {}): Promise<Booted> {
   ctx.domainEvents = domainEventsNotifier(ctx);
   if (config.outbound.allowHosts.length) logger.warn({ allowHosts: config.outbound.allowHosts }, 'SSRF_ALLOW_HOSTS: outbound requests to these hosts may reach internal addresses');
   else logger.info('outbound requests to tenant URLs: public addresses only (SSRF_ALLOW_HOSTS empty)');
+  if (config.outbound.httpsOnly) logger.info('outbound requests to tenant URLs: https on port 443 only (production)');
   if (config.mail.allowHosts.length) logger.warn({ allowHosts: config.mail.allowHosts }, 'SMTP_ALLOW_HOSTS: client SMTP hosts may resolve to these internal addresses (any port)');
   return {
     ctx,

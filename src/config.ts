@@ -18,12 +18,13 @@ import { readCrmConfig } from './crm/config.ts';
 import packageJson from '../package.json' with { type: 'json' };
 
 function readAll(env: EnvReader) {
+  const platform = readPlatformConfig(env);
   return {
     version: packageJson.version,
-    ...readPlatformConfig(env),
+    ...platform,
     jobs: readJobsConfig(env),
     crm: readCrmConfig(env),
-    outbound: readOutboundConfig(env),
+    outbound: readOutboundConfig(env, platform.nodeEnv),
     workflows: readWorkflowsConfig(env),
     whatsapp: readWhatsappConfig(env),
     google: readGoogleConfig(env),

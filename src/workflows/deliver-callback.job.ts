@@ -3,7 +3,8 @@
  * signed with Standard Webhooks headers and the client's automationWebhookSecret. The
  * `webhook-id` is the same on every retry; the timestamp is each attempt's. 2xx = delivered;
  * anything else (3xx included: redirects are not followed) is retried with backoff until the
- * attempts (WORKFLOW_CALLBACK_ATTEMPTS) are used up; 410 and refused destinations stop at once.
+ * attempts (WORKFLOW_CALLBACK_ATTEMPTS) are used up; 410 and refused destinations stop at once
+ * (the SSRF policy is applied again here, so a URL stored before, e.g. http in production, is refused).
  */
 import type { AppContext } from '../context.ts';
 import { defineJob } from '../platform/jobs/queue.ts';
@@ -54,7 +55,7 @@ export const deliverCallbackJob = defineJob<DeliverCallbackData, AppContext>({
     let failure: string;
     let stop: boolean;
     try {
-      const response = await safeFetch(row.callback_url, { method: 'PUT', headers, body, allowHosts: ctx.config.outbound.allowHosts });
+      const response = await safeFetch(row.callback_url, { method: 'PUT', headers, body, ...ctx.config.outbound });
       if (response.status >= 200 && response.status < 300) {
         await setCallbackState(db, row.id, { status: 'delivered', attempts: attempt.number, error: null });
         ctx.logger.info({ ...log, status: response.status }, 'workflow callback delivered');

@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import { Value } from 'typebox/value';
 import { AppError } from '../platform/errors.ts';
+import type { OutboundPolicy } from '../platform/http/safe-fetch.ts';
 import { actionTypes, findAction } from './actions/index.ts';
 import { presentAutomation, presentWorkflow } from './present.ts';
 import type { AutomationBody, WorkflowBody } from './schema.ts';
@@ -19,8 +20,8 @@ function present(row: WorkflowRow) {
   return row.kind === 'workflow' ? presentWorkflow(row) : presentAutomation(row);
 }
 
-/** Checks each action's type and config; @throws VALIDATION_FAILED naming the first bad action */
-export function validateActions(actions: AutomationAction[]): AutomationAction[] {
+/** Checks each action's type and config (URLs against the outbound policy); @throws VALIDATION_FAILED naming the first bad action */
+export function validateActions(actions: AutomationAction[], outbound: OutboundPolicy = {}): AutomationAction[] {
   return actions.map((action, i) => {
     const def = findAction(action.type);
     if (!def) throw new AppError('VALIDATION_FAILED', { message: `actions[${i}].type must be one of ${actionTypes().join(', ')}` });
@@ -29,6 +30,8 @@ export function validateActions(actions: AutomationAction[]): AutomationAction[]
       const first = [...Value.Errors(def.configSchema, config)][0] as { instancePath?: string; message?: string } | undefined;
       throw new AppError('VALIDATION_FAILED', { message: `actions[${i}].config${first?.instancePath ?? ''} ${first?.message ?? 'is invalid'} (${action.type})` });
     }
+    const problem = def.checkConfig?.(config, { outbound });
+    if (problem) throw new AppError('VALIDATION_FAILED', { message: `actions[${i}].config${problem} (${action.type})` });
     return { type: action.type, delayMinutes: action.delayMinutes ?? 0, config };
   });
 }
@@ -37,8 +40,8 @@ export async function createWorkflowDefinition(db: pg.Pool, body: WorkflowBody) 
   return presentWorkflow(await insertWorkflow(db, 'workflow', { ...body, channel: body.channel ?? 'whatsapp' }));
 }
 
-export async function createAutomation(db: pg.Pool, body: AutomationBody) {
-  const actions = validateActions(body.actions);
+export async function createAutomation(db: pg.Pool, body: AutomationBody, outbound: OutboundPolicy = {}) {
+  const actions = validateActions(body.actions, outbound);
   return presentAutomation(await insertWorkflow(db, 'automation', { ...body, actions }));
 }
 
@@ -66,8 +69,8 @@ export async function listDefinitions(db: pg.Pool, kind: WorkflowKind, query: { 
   return { items: page.map(present), nextCursor };
 }
 
-export async function updateDefinition(db: pg.Pool, kind: WorkflowKind, id: string, patch: Partial<WorkflowBody> & Partial<AutomationBody>) {
-  const fields = { ...patch, actions: patch.actions ? validateActions(patch.actions) : undefined };
+export async function updateDefinition(db: pg.Pool, kind: WorkflowKind, id: string, patch: Partial<WorkflowBody> & Partial<AutomationBody>, outbound: OutboundPolicy = {}) {
+  const fields = { ...patch, actions: patch.actions ? validateActions(patch.actions, outbound) : undefined };
   const row = await updateWorkflow(db, kind, id, fields);
   if (!row) throw new AppError('NOT_FOUND', { message: NOT_FOUND[kind] });
   return present(row);

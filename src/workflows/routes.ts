@@ -9,7 +9,7 @@ import type { AuthHooks } from '../auth/auth-hooks.ts';
 import type { AppContext } from '../context.ts';
 import { AppError } from '../platform/errors.ts';
 import { ErrorBodySchema } from '../platform/http/errors.ts';
-import { assertAllowedUrl } from '../platform/http/safe-fetch.ts';
+import { assertAllowedUrl, HTTPS_REQUIRED_MESSAGE } from '../platform/http/safe-fetch.ts';
 import { registerJobAdminRoutes } from './admin-routes.ts';
 import { listWorkflowJobs, showWorkflowJob } from './job-history.ts';
 import {
@@ -43,9 +43,13 @@ export async function registerWorkflowRoutes(app: FastifyInstance, ctx: AppConte
     if (body.baseTime !== undefined && Number.isNaN(Date.parse(body.baseTime))) throw new AppError('VALIDATION_FAILED', { message: 'baseTime must be an ISO 8601 date-time' });
     if (body.callbackUrl) {
       try {
-        assertAllowedUrl(body.callbackUrl, ctx.config.outbound.allowHosts);
-      } catch {
-        throw new AppError('VALIDATION_FAILED', { message: 'callbackUrl must be an http(s) URL to a public host, without credentials' });
+        assertAllowedUrl(body.callbackUrl, ctx.config.outbound);
+      } catch (err) {
+        throw new AppError('VALIDATION_FAILED', {
+          message: (err as Error).message === HTTPS_REQUIRED_MESSAGE
+            ? 'callbackUrl must be an https URL (port 443): http callbacks are refused in production'
+            : 'callbackUrl must be an http(s) URL to a public host, without credentials',
+        });
       }
     }
     const result = await triggerWorkflows(ctx, { ...body, clientId: request.client!.id });
@@ -66,11 +70,13 @@ export async function registerWorkflowRoutes(app: FastifyInstance, ctx: AppConte
     kind: 'workflow', base: '/api/saas/workflows', tag: 'workflows', noun: 'communication workflow',
     body: WorkflowBody, patch: WorkflowPatch, view: WorkflowView,
     create: (db, body) => createWorkflowDefinition(db, body as WorkflowBody),
+    update: (db, id, patch) => updateDefinition(db, 'workflow', id, patch),
   });
   registerDefinitionRoutes(app, auth, {
     kind: 'automation', base: '/api/crm/automations', tag: 'automations', noun: 'automation',
     body: AutomationBody, patch: AutomationPatch, view: AutomationView,
-    create: (db, body) => createAutomation(db, body as AutomationBody),
+    create: (db, body) => createAutomation(db, body as AutomationBody, ctx.config.outbound),
+    update: (db, id, patch) => updateDefinition(db, 'automation', id, patch, ctx.config.outbound),
   });
   await registerJobAdminRoutes(app, ctx, auth);
 }
@@ -92,8 +98,11 @@ interface DefinitionRoutes {
   body: typeof WorkflowBody | typeof AutomationBody;
   patch: typeof WorkflowPatch | typeof AutomationPatch;
   view: typeof WorkflowView | typeof AutomationView;
-  create: (db: Awaited<ReturnType<import('fastify').FastifyRequest['tenantDb']>>, body: unknown) => Promise<unknown>;
+  create: (db: TenantDb, body: unknown) => Promise<unknown>;
+  update: (db: TenantDb, id: string, patch: object) => Promise<unknown>;
 }
+
+type TenantDb = Awaited<ReturnType<import('fastify').FastifyRequest['tenantDb']>>;
 
 function registerDefinitionRoutes(app: FastifyInstance, auth: AuthHooks, d: DefinitionRoutes): void {
   const schema = { tags: [d.tag], security };
@@ -117,7 +126,7 @@ function registerDefinitionRoutes(app: FastifyInstance, auth: AuthHooks, d: Defi
   app.patch(`${d.base}/:id`, {
     preHandler: auth.tenant,
     schema: { ...schema, summary: `Update a ${d.noun} (partial)`, params: IdParams, body: d.patch, response: one },
-  }, async (request) => updateDefinition(await request.tenantDb(), d.kind, (request.params as { id: string }).id, request.body as object));
+  }, async (request) => d.update(await request.tenantDb(), (request.params as { id: string }).id, request.body as object));
 
   app.post(`${d.base}/:id/activate`, {
     preHandler: auth.tenant,

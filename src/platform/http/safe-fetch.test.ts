@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { assertAllowedUrl, BLOCKED_DESTINATION_MESSAGE, BlockedDestinationError, isPublicAddress, parseAllowHosts, safeFetch } from './safe-fetch.ts';
+import { assertAllowedUrl, BLOCKED_DESTINATION_MESSAGE, BlockedDestinationError, HTTPS_REQUIRED_MESSAGE, isPublicAddress, parseAllowHosts, safeFetch } from './safe-fetch.ts';
 import { signWebhook, verifyWebhook, webhookKey } from './standard-webhooks.ts';
 
 let server: http.Server;
@@ -20,6 +20,10 @@ before(async () => {
       res.end(Buffer.alloc(200_000, 0x61));
     } else if (req.url === '/slow') {
       setTimeout(() => res.end('late'), 3000).unref();
+    } else if (req.url === '/stall') {
+      // Headers and a first chunk at once, then nothing: the total deadline must still end it.
+      res.writeHead(200);
+      res.write('partial');
     } else {
       res.end('ok');
     }
@@ -109,7 +113,33 @@ describe('safeFetch', () => {
       assert.throws(() => assertAllowedUrl(url), BlockedDestinationError, url);
     }
     assert.equal(assertAllowedUrl('https://yoursite.com/api/workflows/callback').hostname, 'yoursite.com');
-    assert.equal(assertAllowedUrl('http://127.0.0.1:9/', ['127.0.0.1']).port, '9');
+    assert.equal(assertAllowedUrl('http://127.0.0.1:9/', { allowHosts: ['127.0.0.1'] }).port, '9');
+  });
+
+  it('times out a response whose body stalls after the headers', async () => {
+    await assert.rejects(safeFetch(`http://127.0.0.1:${port}/stall`, { allowHosts: ['127.0.0.1'], timeoutMs: 300 }), /timed out/);
+  });
+
+  it('httpsOnly (production): https on port 443 only, except the allowlisted hosts', async () => {
+    const policy = { httpsOnly: true, allowHosts: ['127.0.0.1'] };
+    for (const url of ['http://yoursite.com/cb', 'https://yoursite.com:8443/cb', 'http://yoursite.com:443/cb', 'http://8.8.8.8/cb']) {
+      assert.throws(() => assertAllowedUrl(url, policy), (err: Error) => err instanceof BlockedDestinationError && err.message === HTTPS_REQUIRED_MESSAGE, url);
+    }
+    assert.equal(assertAllowedUrl('https://yoursite.com:443/cb', policy).port, '');
+    assert.equal(assertAllowedUrl('https://yoursite.com/cb', policy).hostname, 'yoursite.com');
+    // Internal hosts keep the uniform refusal whatever the scheme.
+    assert.throws(() => assertAllowedUrl('https://10.0.0.1/cb', policy), (err: Error) => err.message === BLOCKED_DESTINATION_MESSAGE);
+    // At connect time too, before any DNS lookup or connection.
+    let resolved = 0;
+    const resolve = async () => { resolved++; return [{ address: '93.184.216.34', family: 4 }]; };
+    await assert.rejects(safeFetch('http://callbacks.example.com/cb', { ...policy, resolve }), (err: Error) => err.message === HTTPS_REQUIRED_MESSAGE);
+    assert.equal(resolved, 0);
+    const before = hits.length;
+    await assert.rejects(safeFetch(`http://127.0.0.2:${port}/x`, policy), BlockedDestinationError);
+    assert.equal(hits.length, before, 'nothing sent');
+    // The allowlisted loopback receiver still takes http on its own port.
+    const ok = await safeFetch(`http://127.0.0.1:${port}/allowed-in-production`, policy);
+    assert.equal(ok.status, 200);
   });
 });
 

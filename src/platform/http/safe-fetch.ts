@@ -1,7 +1,8 @@
 /**
  * SSRF-safe outbound HTTP for tenant-influenced destinations (callback URLs,
  * automation webhooks, media URLs). Rules (see ../shared/reference/security.md §4):
- * - `http:`/`https:` only, no userinfo;
+ * - `http:`/`https:` only, no userinfo; with `httpsOnly` (production) only `https:` on port 443,
+ *   except for the hosts named in `allowHosts` (explicit test/local configuration);
  * - the host is resolved ONCE, every returned address must be public unicast
  *   (loopback in any spelling, private, link-local, CGNAT, metadata, ULA,
  *   IPv4-mapped/compatible IPv6, NAT64, 6to4, Teredo are refused), and the
@@ -21,19 +22,29 @@ import net from 'node:net';
 import ipaddr from 'ipaddr.js';
 
 export const BLOCKED_DESTINATION_MESSAGE = 'Destination not allowed';
+/** The one refusal that says why: the scheme/port rule reveals nothing about the network. */
+export const HTTPS_REQUIRED_MESSAGE = 'Destination not allowed: only https URLs on port 443 are accepted in production';
 
 /** One uniform error for every refused destination (so the feature is no port scanner). */
 export class BlockedDestinationError extends Error {
-  constructor() {
-    super(BLOCKED_DESTINATION_MESSAGE);
+  constructor(message: string = BLOCKED_DESTINATION_MESSAGE) {
+    super(message);
     this.name = 'BlockedDestinationError';
   }
+}
+
+/** Where tenant-supplied URLs may go (`ctx.config.outbound`). */
+export interface OutboundPolicy {
+  /** Exact host names or addresses allowed to be internal, and (with httpsOnly) to use http or another port (SSRF_ALLOW_HOSTS). */
+  allowHosts?: readonly string[];
+  /** Production: `https:` on the default port only (security.md §3, §4). */
+  httpsOnly?: boolean;
 }
 
 export interface ResolvedAddress { address: string; family: number }
 export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
 
-export interface SafeFetchOptions {
+export interface SafeFetchOptions extends OutboundPolicy {
   method?: string;
   headers?: Record<string, string>;
   body?: string | Buffer;
@@ -41,8 +52,6 @@ export interface SafeFetchOptions {
   timeoutMs?: number;
   /** Most response bytes read (default 64 KB); the rest is discarded. */
   maxResponseBytes?: number;
-  /** Exact host names or addresses allowed to be internal (SSRF_ALLOW_HOSTS). */
-  allowHosts?: readonly string[];
   /** DNS resolver (default: the system resolver, all addresses). Tests inject rebinding answers. */
   resolve?: Resolver;
 }
@@ -92,10 +101,11 @@ export function parseAllowHosts(value: string | undefined): string[] {
 }
 
 /**
- * Checks a URL's syntax and resolves its host to the addresses we may dial.
- * @throws BlockedDestinationError when any address is refused (or the URL is not http(s) without userinfo)
+ * Syntax and scheme rules shared by registration and connect time: http(s), no userinfo, a host;
+ * with `httpsOnly`, `https:` on port 443 unless the host is in `allowHosts`.
+ * @throws BlockedDestinationError
  */
-export async function resolveSafeDestination(rawUrl: string, allowHosts: readonly string[] = [], resolve: Resolver = systemResolver): Promise<{ url: URL; addresses: ResolvedAddress[] }> {
+function parseOutboundUrl(rawUrl: string, policy: OutboundPolicy): { url: URL; host: string; allowed: boolean } {
   let url: URL;
   try {
     url = new URL(rawUrl);
@@ -106,7 +116,18 @@ export async function resolveSafeDestination(rawUrl: string, allowHosts: readonl
   if (url.username || url.password) throw new BlockedDestinationError();
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   if (!host) throw new BlockedDestinationError();
-  const allowed = allowHosts.includes(normaliseHost(host));
+  const allowed = (policy.allowHosts ?? []).includes(normaliseHost(host));
+  // The URL parser drops a default port, so `https://x:443/` has port ''.
+  if (policy.httpsOnly && !allowed && (url.protocol !== 'https:' || url.port !== '')) throw new BlockedDestinationError(HTTPS_REQUIRED_MESSAGE);
+  return { url, host, allowed };
+}
+
+/**
+ * Checks a URL's syntax and resolves its host to the addresses we may dial.
+ * @throws BlockedDestinationError when any address is refused (or the URL breaks the scheme rules)
+ */
+export async function resolveSafeDestination(rawUrl: string, policy: OutboundPolicy = {}, resolve: Resolver = systemResolver): Promise<{ url: URL; addresses: ResolvedAddress[] }> {
+  const { url, host, allowed } = parseOutboundUrl(rawUrl, policy);
   let addresses: ResolvedAddress[];
   if (net.isIP(host)) {
     addresses = [{ address: host, family: net.isIP(host) }];
@@ -124,7 +145,7 @@ export async function resolveSafeDestination(rawUrl: string, allowHosts: readonl
 
 /** One request to a tenant-supplied URL under the rules above. Non-2xx answers are returned, not thrown. */
 export async function safeFetch(rawUrl: string, options: SafeFetchOptions = {}): Promise<SafeResponse> {
-  const { url, addresses } = await resolveSafeDestination(rawUrl, options.allowHosts, options.resolve);
+  const { url, addresses } = await resolveSafeDestination(rawUrl, options, options.resolve);
   const chosen = addresses[0];
   const timeoutMs = options.timeoutMs ?? 15_000;
   const cap = options.maxResponseBytes ?? 64 * 1024;
@@ -179,7 +200,10 @@ export async function safeFetch(rawUrl: string, options: SafeFetchOptions = {}):
       response.on('error', (err) => finish(err));
     });
     const timer = setTimeout(() => {
-      request.destroy(new Error(`request timed out after ${timeoutMs} ms`));
+      // Settle first: once the response has begun, destroying the request does not always surface an error.
+      const err = new Error(`request timed out after ${timeoutMs} ms`);
+      finish(err);
+      request.destroy(err);
     }, timeoutMs);
     request.on('error', (err) => finish(err));
     if (body) request.end(body);
@@ -188,21 +212,13 @@ export async function safeFetch(rawUrl: string, options: SafeFetchOptions = {}):
 }
 
 /**
- * Registration-time check (no DNS): http(s), no credentials, and an IP-literal host must be
- * public (or allowed). Host names are checked again, resolved, at connect time.
+ * Registration-time check (no DNS): http(s) (https on 443 with `httpsOnly`), no credentials, and an
+ * IP-literal host must be public (or allowed). Host names are checked again, resolved, at connect time.
  * @throws BlockedDestinationError
  */
-export function assertAllowedUrl(rawUrl: string, allowHosts: readonly string[] = []): URL {
-  let url: URL;
-  try {
-    url = new URL(rawUrl);
-  } catch {
-    throw new BlockedDestinationError();
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BlockedDestinationError();
-  if (url.username || url.password || !url.hostname) throw new BlockedDestinationError();
-  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  if (allowHosts.includes(normaliseHost(host))) return url;
+export function assertAllowedUrl(rawUrl: string, policy: OutboundPolicy = {}): URL {
+  const { url, host, allowed } = parseOutboundUrl(rawUrl, policy);
+  if (allowed) return url;
   if (net.isIP(host) && !isPublicAddress(host)) throw new BlockedDestinationError();
   if (host === 'localhost' || host.endsWith('.localhost')) throw new BlockedDestinationError();
   return url;

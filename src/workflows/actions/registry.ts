@@ -7,6 +7,7 @@
 import type pg from 'pg';
 import type { TSchema } from 'typebox';
 import type { AppContext } from '../../context.ts';
+import type { OutboundPolicy } from '../../platform/http/safe-fetch.ts';
 
 export interface ActionInput {
   ctx: AppContext;
@@ -38,6 +39,11 @@ export interface ActionDefinition {
   /** TypeBox schema of `config` */
   configSchema: TSchema;
   execute(input: ActionInput, config: any): Promise<ActionResult>;
+  /**
+   * Checks beyond the schema when a definition is saved (e.g. a URL against the outbound policy).
+   * @returns a problem as `<.path> <what is wrong>`, or undefined
+   */
+  checkConfig?(config: any, env: { outbound: OutboundPolicy }): string | undefined;
 }
 
 /** Fills `{{name}}` placeholders from earlier actions' vars (unknown names are left as they are). */

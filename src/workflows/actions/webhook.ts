@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { Type } from 'typebox';
 import { AppError } from '../../platform/errors.ts';
-import { BlockedDestinationError, safeFetch } from '../../platform/http/safe-fetch.ts';
+import { assertAllowedUrl, BlockedDestinationError, HTTPS_REQUIRED_MESSAGE, safeFetch } from '../../platform/http/safe-fetch.ts';
 import { webhookHeaders } from '../../platform/http/standard-webhooks.ts';
 import { readSecrets } from '../../tenants/index.ts';
 import type { ActionDefinition } from './registry.ts';
@@ -26,6 +26,16 @@ export function webhookIdFor(key: string): string {
 export const webhookAction: ActionDefinition = {
   type: 'webhook',
   configSchema: ConfigSchema,
+  checkConfig(config: { url: string }, { outbound }) {
+    try {
+      assertAllowedUrl(config.url, outbound);
+      return undefined;
+    } catch (err) {
+      return (err as Error).message === HTTPS_REQUIRED_MESSAGE
+        ? '.url must be an https URL (port 443): http webhooks are refused in production'
+        : '.url must be an http(s) URL to a public host, without credentials';
+    }
+  },
   async execute(input, config: { url: string; body?: Record<string, unknown> }) {
     const { automationWebhookSecret: secret } = await readSecrets(input.ctx, input.clientId, ['automationWebhookSecret']);
     const payload = JSON.stringify({
@@ -43,8 +53,9 @@ export const webhookAction: ActionDefinition = {
     Object.assign(headers, secret ? webhookHeaders(secret, id, payload) : { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(Date.now() / 1000)) });
     let response;
     try {
-      response = await safeFetch(config.url, { method: 'POST', headers, body: payload, allowHosts: input.ctx.config.outbound.allowHosts });
+      response = await safeFetch(config.url, { method: 'POST', headers, body: payload, ...input.ctx.config.outbound });
     } catch (err) {
+      // Stored before the policy changed (or a host that now resolves inside): refused, not retried.
       if (err instanceof BlockedDestinationError) throw new AppError('UNPROCESSABLE', { message: `webhook URL refused: ${err.message}` });
       throw new Error(`webhook delivery failed: ${(err as Error).message}`, { cause: err });
     }
