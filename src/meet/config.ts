@@ -13,7 +13,10 @@ export function readGoogleConfig(env: EnvReader) {
     }),
     tokenUrl: env.url('GOOGLE_TOKEN_URL', {
       default: 'https://oauth2.googleapis.com/token',
-      doc: 'OAuth token endpoint (code exchange and refresh); the revoke endpoint is `/revoke` on the same origin.',
+      doc: 'OAuth token endpoint (code exchange and refresh).',
+    }),
+    revokeUrl: env.url('GOOGLE_REVOKE_URL', {
+      doc: 'OAuth token revocation endpoint (disconnect, client deletion). Default: `/revoke` on the origin of GOOGLE_TOKEN_URL (https://oauth2.googleapis.com/revoke).',
     }),
     calendarBaseUrl: env.url('GOOGLE_CALENDAR_BASE_URL', {
       default: 'https://www.googleapis.com',

@@ -82,7 +82,7 @@ export type GoogleClient = ReturnType<typeof createGoogleClient>;
 /** A client for one OAuth app (our GOOGLE_CLIENT_ID); per-tenant tokens are passed per call. */
 export function createGoogleClient(config: GoogleConfig, options: GoogleClientOptions = {}) {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const revokeUrl = new URL('/revoke', config.tokenUrl).toString();
+  const revokeUrl = config.revokeUrl ?? new URL('/revoke', config.tokenUrl).toString();
 
   async function call<T>(what: string, url: string, init: RequestInit, accept: (status: number) => boolean = () => false): Promise<{ status: number; body: T | undefined }> {
     let lastError: GoogleApiError | undefined;

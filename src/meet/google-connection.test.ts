@@ -198,3 +198,61 @@ test('with GOOGLE_CONNECT_LINK_REQUIRED only an issued link for that client star
 async function startConsentState() {
   return { state: signState(h.ctx.keyring, a.id, 600).state };
 }
+
+async function connect(client: TestClient, refreshToken: string, accessToken: string) {
+  const { state, cookie } = await startConsent(client.code);
+  google.issueCode(`code-${client.code}`, { refreshToken, accessToken });
+  const res = await callback({ code: `code-${client.code}`, state }, cookie);
+  assert.equal(res.statusCode, 200, res.body);
+}
+
+async function connectionRows(clientId: string): Promise<number> {
+  const { rows } = await h.ctx.controlDb.query('SELECT 1 FROM google_connections WHERE client_id = $1', [clientId]);
+  return rows.length;
+}
+
+test('deleting a client revokes its Google refresh token at GOOGLE_REVOKE_URL and forgets it', async () => {
+  const c = await h.createClient('Google Clinic C');
+  await connect(c, '1//refresh-c', 'ya29.access-c');
+  assert.equal(await connectionRows(c.id), 1);
+  const before = google.requests.length;
+  const res = await h.app.inject({ method: 'DELETE', url: `/api/clients/${c.code}`, headers: h.adminHeaders });
+  assert.equal(res.statusCode, 200, res.body);
+  assert.deepEqual(res.json().offboarding, [{ step: 'google.revoke', outcome: 'done' }]);
+  const revokes = google.requests.slice(before).filter((r) => r.method === 'POST' && r.path === '/oauth2/revoke');
+  assert.equal(revokes.length, 1);
+  assert.equal(new URLSearchParams(revokes[0].body).get('token'), '1//refresh-c', 'the refresh token itself was revoked');
+  assert.equal(await connectionRows(c.id), 0);
+  // A client without a Google connection: nothing to revoke, nothing sent.
+  const d = await h.createClient('Google Clinic D');
+  const count = google.requests.length;
+  const plain = await h.app.inject({ method: 'DELETE', url: `/api/clients/${d.code}`, headers: h.adminHeaders });
+  assert.deepEqual(plain.json().offboarding, [{ step: 'google.revoke', outcome: 'none' }]);
+  assert.equal(google.requests.length, count);
+});
+
+test('a failed revoke does not block deleting the client; it is logged without the token, audited and answered', async () => {
+  const e = await h.createClient('Google Clinic E');
+  await connect(e, '1//refresh-e', 'ya29.access-e');
+  // Google down for every retry of the revoke.
+  for (let i = 0; i < 3; i++) google.inject({ method: 'POST', path: /^\/oauth2\/revoke$/, status: 503, body: { error: 'backendError' } });
+  const res = await h.app.inject({ method: 'DELETE', url: `/api/clients/${e.code}`, headers: h.adminHeaders });
+  assert.equal(res.statusCode, 200, res.body);
+  assert.equal(res.json().deleted, true);
+  const [outcome] = res.json().offboarding;
+  assert.equal(outcome.step, 'google.revoke');
+  assert.equal(outcome.outcome, 'failed');
+  assert.match(outcome.error, /revocation failed: Google answered 503/);
+  assert.ok(!google.revoked.includes('1//refresh-e'));
+  assert.equal(await connectionRows(e.id), 0, 'our copy is forgotten anyway');
+  assert.ok([401, 404].includes((await h.app.inject({ method: 'GET', url: '/api/auth/google/status', headers: e.headers })).statusCode), 'the client is gone');
+  const warning = h.logs.find((l) => l.includes('offboarding step failed') && l.includes(e.code));
+  assert.ok(warning, 'the failure is logged');
+  assert.match(warning, /google\.revoke/);
+  const audit = await h.app.inject({ method: 'GET', url: '/api/admin/audit?action=client.delete&limit=50', headers: h.adminHeaders });
+  assert.equal(audit.statusCode, 200, audit.body);
+  const entry = (audit.json().items as Array<{ clientCode: string; details: { offboarding: Array<{ outcome: string }> } }>).find((x) => x.clientCode === e.code);
+  assert.equal(entry?.details.offboarding[0].outcome, 'failed', 'the failure is visible in the audit log');
+  const all = h.logs.join('\n') + audit.body + res.body;
+  for (const token of ['1//refresh-e', 'ya29.access-e', '1//refresh-c', 'ya29.access-c']) assert.ok(!all.includes(token), 'token leaked');
+});

@@ -22,6 +22,7 @@ export { cancelMeeting, type CancelMeetingInput } from './cancel-meeting.ts';
 export { getAccessToken } from './get-access-token.ts';
 export { syncAppointmentMeeting, followAppointmentChange, type SyncAppointmentMeetingInput } from './sync-appointment-meeting.ts';
 export { syncAppointmentMeetingJob } from './sync-appointment-meeting.job.ts';
+export { revokeGoogleOnOffboarding } from './offboard-google.ts';
 export type { MeetingView } from './present-meeting.ts';
 
 export interface AppointmentMeetingInput extends Omit<CreateMeetingInput, 'appointmentId' | 'idempotencyKey'> {

@@ -6,6 +6,7 @@ import { withTransaction } from '../platform/db/pool.ts';
 import { AppError } from '../platform/errors.ts';
 import { deleteClientRow, findClientByCode, listClientRows, updateApiKey, type ClientAuthRow } from './clients.repo.ts';
 import { describeDatasource } from './datasource.ts';
+import { runOffboarding } from './offboarding.ts';
 import { presentClient } from './present-client.ts';
 import { describeSecrets } from './secrets.ts';
 
@@ -41,13 +42,20 @@ export async function rotateClientKey(ctx: AppContext, code: string, actor: Acto
   return { clientCode: row.code, apiKey, apiKeyHint: keyHint(apiKey) };
 }
 
-/** Offboards a client: control rows go, the tenant database is left in place. */
+/**
+ * Offboards a client: what it holds elsewhere is released first (its Google grant is revoked;
+ * see src/offboarding.ts), then the control rows go; the tenant database is left in place.
+ * A failed release never blocks the deletion; it is logged, audited and returned in `offboarding`.
+ */
 export async function deleteClient(ctx: AppContext, code: string, actor: Actor) {
   const row = await requireClient(ctx, code);
+  // Loaded lazily: the steps live in domains that import this one.
+  const { offboardingSteps } = await import('../offboarding.ts');
+  const offboarding = await runOffboarding(ctx, { id: row.id, code: row.code }, offboardingSteps);
   await withTransaction(ctx.controlDb, async (tx) => {
     await deleteClientRow(tx, row.id);
-    await recordAudit(tx, { ...actor, action: 'client.delete', clientId: row.id, clientCode: row.code });
+    await recordAudit(tx, { ...actor, action: 'client.delete', clientId: row.id, clientCode: row.code, details: { offboarding } });
   });
   await ctx.tenantPools.evict(row.id);
-  return { clientCode: row.code, deleted: true, tenantDatabaseDropped: false };
+  return { clientCode: row.code, deleted: true, tenantDatabaseDropped: false, offboarding };
 }

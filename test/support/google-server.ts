@@ -128,7 +128,7 @@ export async function startGoogleServer(): Promise<GoogleServer> {
       }
       return reply(400, { error: 'unsupported_grant_type' });
     }
-    if (req.method === 'POST' && req.path === '/revoke') {
+    if (req.method === 'POST' && req.path === '/oauth2/revoke') {
       const token = new URLSearchParams(req.body).get('token') ?? '';
       state.revoked.push(token);
       return reply(200, {});
@@ -206,6 +206,8 @@ export async function startGoogleServer(): Promise<GoogleServer> {
       GOOGLE_CLIENT_SECRET: 'test-google-client-secret',
       GOOGLE_OAUTH_BASE_URL: `${url}/o/oauth2/v2/auth`,
       GOOGLE_TOKEN_URL: `${url}/token`,
+      // Not the default (`/revoke` beside the token URL): proves the setting is used.
+      GOOGLE_REVOKE_URL: `${url}/oauth2/revoke`,
       GOOGLE_CALENDAR_BASE_URL: url,
       GOOGLE_RETRY_BASE_MS: '5',
       GOOGLE_CONFERENCE_POLL_MS: '5',

@@ -73,7 +73,8 @@ export const clientsCommand: CliCommand = {
         const code = codeArg(positionals, values);
         if (!values.yes) throw new UsageError(`deleting ${code} removes its keys, secrets and CORS origins; add --yes to confirm`);
         const deleted = await deleteClient(await io.context(), code, CLI_ACTOR);
-        io.out(`Deleted client ${deleted.clientCode} (its tenant database was left in place)`, deleted);
+        const failed = deleted.offboarding.filter((o) => o.outcome === 'failed').map((o) => `\n  warning: ${o.step}: ${o.error}`).join('');
+        io.out(`Deleted client ${deleted.clientCode} (its tenant database was left in place)${failed}`, deleted);
         return;
       }
     }
