@@ -78,10 +78,10 @@ function formatValue(value) {
 }
 
 /** A table for any list of objects; `columns` picks and orders keys. */
-function table(items, columns, onRowClick, caption) {
-  if (!items.length) return h('p', { class: 'empty' }, 'Nothing here yet.');
+function table(items, columns, onRowClick, caption, emptyText = 'Nothing here yet.') {
+  if (!items.length) return h('p', { class: 'empty' }, emptyText);
   const cols = columns || Object.keys(items[0]).filter((k) => typeof items[0][k] !== 'object' || items[0][k] === null).slice(0, 7);
-  return h('table', {},
+  return h('div', { class: 'table-wrap' }, h('table', {},
     caption ? h('caption', { class: 'visually-hidden' }, caption) : null,
     h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, items.map((item) => h('tr', {
@@ -89,7 +89,7 @@ function table(items, columns, onRowClick, caption) {
       tabindex: onRowClick ? '0' : undefined,
       onclick: onRowClick ? () => onRowClick(item) : undefined,
       onkeydown: onRowClick ? (e) => { if (e.key === 'Enter') onRowClick(item); } : undefined,
-    }, cols.map((c) => h('td', {}, formatValue(item[c])))))));
+    }, cols.map((c) => h('td', {}, formatValue(item[c]))))))));
 }
 
 function field(labelText, attrs) {
@@ -281,26 +281,82 @@ function tick(status) {
   return h('span', { class: 'tick', title: status, 'aria-label': status || 'queued' }, '🕓');
 }
 
+/** Media the agent sent from this tab (object URLs of the chosen files), shown until the page is closed. */
+const localMedia = new Map();
+
 function messageText(m) {
+  const body = m.content?.body;
+  if (m.direction === 'outbound' && MEDIA_KINDS.includes(m.type)) return body?.caption ?? '';
+  if (m.media && m.text === `[${m.type}]`) return '';
   return m.text ?? m.body ?? m.content?.text ?? m.content?.body ?? m.content?.caption ?? (m.type ? `[${m.type}]` : '');
+}
+
+const MEDIA_KINDS = ['image', 'video', 'audio', 'document', 'sticker'];
+
+/** The media part of a bubble: archived media through a signed link, what this tab sent, or a labelled placeholder. */
+function mediaOf(m) {
+  const outbound = m.direction === 'outbound';
+  const local = localMedia.get(m.id);
+  const body = m.content?.body || {};
+  const filename = m.media?.filename || body.filename || local?.name;
+  if (local && local.isImage) return h('img', { class: 'media', src: local.url, alt: filename ? `Image sent: ${filename}` : 'Image sent' });
+  if (outbound && MEDIA_KINDS.includes(m.type) && m.media?.status !== 'stored') {
+    return h('div', { class: 'attachment', role: 'img', 'aria-label': `${m.type}${filename ? ` ${filename}` : ''}` }, h('span', { class: 'muted' }, `${m.type === 'document' ? 'Document' : m.type[0].toUpperCase() + m.type.slice(1)}: `), filename || 'sent');
+  }
+  const stored = m.media?.status === 'stored';
+  if (stored && /^image\//.test(m.media?.mimeType || '')) {
+    const img = h('img', { class: 'media', alt: filename || `${m.type} from the customer`, 'data-media-id': m.id });
+    api('GET', `/api/saas/media/${encodeURIComponent(m.id)}`).then((r) => { img.src = r.url; }).catch(() => { img.alt = `${img.alt} (could not load)`; });
+    return img;
+  }
+  if (stored) {
+    return h('a', { class: 'attachment', href: '#', onclick: async (e) => {
+      e.preventDefault();
+      try { const r = await api('GET', `/api/saas/media/${encodeURIComponent(m.id)}`); window.open(r.url, '_blank', 'noopener'); } catch (err) { flash(err.message, true); }
+    } }, `Open ${m.type}: ${filename || 'file'}`);
+  }
+  if (m.media) return h('div', { class: 'muted' }, `[${m.type}: ${m.media.status || 'downloading'}]`);
+  return null;
 }
 
 function bubble(m) {
   const outbound = m.direction === 'outbound';
-  const stored = m.media?.status === 'stored';
-  const isImage = stored && /^image\//.test(m.media?.mimeType || '');
-  const media = isImage ? h('img', { alt: m.media?.filename || `${m.type} from the customer`, 'data-media-id': m.id })
-    : stored ? h('a', { href: '#', onclick: async (e) => { e.preventDefault(); try { const r = await api('GET', `/api/saas/media/${encodeURIComponent(m.id)}`); window.open(r.url, '_blank', 'noopener'); } catch (err) { flash(err.message, true); } } }, `Open ${m.media?.filename || m.type}`)
-    : m.media ? h('div', { class: 'muted' }, `[${m.type}: ${m.media.status || 'downloading'}]`) : null;
-  if (isImage) api('GET', `/api/saas/media/${encodeURIComponent(m.id)}`).then((r) => { media.src = r.url; }).catch(() => {});
-  return h('div', { class: `bubble ${outbound ? 'outbound' : 'inbound'}`, 'data-message-id': m.id, 'data-status': m.status || '' },
-    media, messageText(m),
+  return h('div', { class: `bubble ${outbound ? 'outbound' : 'inbound'}`, 'data-message-id': m.id, 'data-status': m.status || '', 'data-type': m.type || '' },
+    mediaOf(m), messageText(m),
     h('div', { class: 'meta' }, m.createdAt ? new Date(m.createdAt).toLocaleTimeString() : '', outbound ? tick(m.status) : null));
+}
+
+/** What WhatsApp accepts from the console's file picker, and how large (the send API carries the file base64). */
+const SENDABLE = {
+  image: { types: ['image/jpeg', 'image/png'], maxBytes: 5 * 1024 * 1024 },
+  document: {
+    types: ['application/pdf', 'text/plain', 'application/msword', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+      'application/vnd.ms-excel', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'application/vnd.ms-powerpoint',
+      'application/vnd.openxmlformats-officedocument.presentationml.presentation'],
+    maxBytes: 16 * 1024 * 1024,
+  },
+};
+
+function kindOf(file) {
+  return Object.keys(SENDABLE).find((kind) => SENDABLE[kind].types.includes(file.type));
+}
+
+function readBase64(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new window.FileReader();
+    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ''));
+    reader.onerror = () => reject(reader.error || new Error('Could not read the file'));
+    reader.readAsDataURL(file);
+  });
+}
+
+function conversationName(c) {
+  return c.contact?.name || c.contact?.phone || c.contact?.username || 'Unknown';
 }
 
 async function inboxPage() {
   const list = h('ul', { class: 'conversations', 'aria-label': 'Conversations' });
-  const thread = h('div', { class: 'thread', 'aria-live': 'polite', 'aria-label': 'Messages' }, h('p', { class: 'empty' }, 'Pick a conversation.'));
+  const thread = h('div', { class: 'thread', 'aria-live': 'polite', 'aria-label': 'Messages', tabindex: '0' }, h('p', { class: 'empty' }, 'Pick a conversation.'));
   const title = h('h2', {}, 'Conversation');
   let current = null;
   const messages = new Map();
@@ -309,21 +365,23 @@ async function inboxPage() {
     const data = await api('GET', '/api/saas/chat/conversations?limit=50');
     const items = itemsOf(data);
     list.replaceChildren(...(items.length ? items.map((c) => h('li', {}, h('button', {
+      type: 'button',
       'aria-current': current === c.id ? 'true' : 'false',
-      onclick: () => openConversation(c),
-    }, h('strong', {}, c.contact?.name || c.contact?.phone || c.contact?.username || 'Unknown'), ' ',
+      onclick: () => openConversation(c).catch((err) => flash(`Could not open the conversation: ${err.message}`, true)),
+    }, h('strong', {}, conversationName(c)), ' ',
       c.unreadCount ? h('span', { class: 'badge', 'aria-label': `${c.unreadCount} unread` }, c.unreadCount) : null,
-      h('div', { class: 'muted' }, c.lastMessagePreview || c.preview || '')))) : [h('li', { class: 'empty' }, 'No conversations yet. Use the Sandbox page to have a customer write in.')]));
+      h('div', { class: 'muted preview' }, c.lastMessagePreview || c.preview || '')))) : [h('li', { class: 'empty' }, 'No conversations yet. Use the Sandbox page to have a customer write in.')]));
   }
 
   async function openConversation(c) {
     current = c.id;
     title.textContent = [c.contact?.name, c.contact?.phone].filter(Boolean).join(' · ') || 'Conversation';
+    layout.classList.add('show-thread');
     socket?.emit('conversation.join', c.id);
     const data = await api('GET', `/api/saas/chat/conversations/${encodeURIComponent(c.id)}/messages?limit=50`);
     const items = itemsOf(data).slice().sort((a, b) => String(a.createdAt).localeCompare(String(b.createdAt)));
     messages.clear();
-    thread.replaceChildren(...items.map((m) => { const el = bubble(m); messages.set(m.id, { data: m, el }); return el; }));
+    thread.replaceChildren(...(items.length ? items.map((m) => { const el = bubble(m); messages.set(m.id, { data: m, el }); return el; }) : [h('p', { class: 'empty' }, 'No messages in this conversation yet.')]));
     thread.scrollTop = thread.scrollHeight;
     composer.hidden = false;
     api('POST', `/api/saas/chat/conversations/${encodeURIComponent(c.id)}/read`).catch(() => {});
@@ -335,34 +393,77 @@ async function inboxPage() {
     const known = messages.get(m.id);
     const data = known ? { ...known.data, ...m } : m;
     const el = bubble(data);
-    if (known) known.el.replaceWith(el); else thread.append(el);
+    if (known) known.el.replaceWith(el);
+    else {
+      thread.querySelector(':scope > .empty')?.remove();
+      thread.append(el);
+    }
     messages.set(m.id, { data, el });
     thread.scrollTop = thread.scrollHeight;
   }
 
-  const templateSelect = h('select', { name: 'template', id: 'reply-template' }, h('option', { value: '' }, 'Free text'));
+  const templateSelect = h('select', { name: 'template', id: 'reply-template', onchange: () => {
+    const input = composer.querySelector('input[name=text]');
+    input.placeholder = templateSelect.value ? 'Template variables, separated by |' : 'Type a message (or a caption)';
+  } }, h('option', { value: '' }, 'Free text'));
   api('GET', '/api/saas/chat/templates').then((data) => {
     for (const t of itemsOf(data).filter((t) => t.status === 'APPROVED')) templateSelect.append(h('option', { value: JSON.stringify({ name: t.name, language: t.language }) }, `${t.name} (${t.language})`));
   }).catch(() => {});
-  const composer = h('form', { hidden: true, 'aria-label': 'Reply', onsubmit: async (e) => {
+  const fileInput = h('input', { type: 'file', name: 'file', id: 'reply-file', accept: [...SENDABLE.image.types, ...SENDABLE.document.types].join(',') });
+  const fileNote = h('span', { class: 'muted file-note', 'aria-live': 'polite' });
+  fileInput.addEventListener('change', () => {
+    const file = fileInput.files?.[0];
+    fileNote.textContent = file ? `${file.name} (${Math.ceil(file.size / 1024)} KB) — the message becomes its caption` : '';
+  });
+  const sendButton = h('button', { type: 'submit' }, 'Send');
+
+  async function mediaBody(file, caption) {
+    const kind = kindOf(file);
+    if (!kind) throw new Error(`${file.name}: ${file.type || 'this file type'} cannot be sent on WhatsApp (images: JPEG or PNG; documents: PDF, text, Office)`);
+    if (file.size > SENDABLE[kind].maxBytes) throw new Error(`${file.name} is ${(file.size / 1024 / 1024).toFixed(1)} MB; the console sends ${kind}s up to ${SENDABLE[kind].maxBytes / 1024 / 1024} MB`);
+    const media = { data: await readBase64(file), mimeType: file.type };
+    if (caption) media.caption = caption;
+    if (kind === 'document') media.filename = file.name;
+    return { kind, body: { conversationId: current, type: kind, [kind]: media } };
+  }
+
+  const composer = h('form', { hidden: true, class: 'composer', 'aria-label': 'Reply', onsubmit: async (e) => {
     e.preventDefault();
-    const { text, template } = formValues(e.target);
+    const form = e.target;
+    const { text, template } = formValues(form);
+    const file = fileInput.files?.[0];
+    if (!template && !text && !file) return;
+    sendButton.disabled = true;
     try {
-      const body = template
-        ? { conversationId: current, type: 'template', template: { ...JSON.parse(template), variables: (text || '').split('|').map((v) => v.trim()).filter(Boolean) } }
-        : { conversationId: current, type: 'text', text: { body: text } };
-      if (!template && !text) return;
+      let body;
+      let local;
+      if (file && !template) {
+        const prepared = await mediaBody(file, text);
+        body = prepared.body;
+        local = { url: URL.createObjectURL(file), isImage: prepared.kind === 'image', name: file.name };
+      } else if (template) {
+        body = { conversationId: current, type: 'template', template: { ...JSON.parse(template), variables: (text || '').split('|').map((v) => v.trim()).filter(Boolean) } };
+      } else {
+        body = { conversationId: current, type: 'text', text: { body: text } };
+      }
       const sent = await api('POST', '/api/saas/chat/messages', body);
-      e.target.reset();
+      form.reset();
+      fileNote.textContent = '';
       const m = sent.message || sent;
+      if (m?.id && local) localMedia.set(m.id, local);
       if (m?.id) upsert(m);
-    } catch (err) { flash(err.code === 'OUTSIDE_24H_WINDOW' ? `${err.message} — pick a template instead.` : err.message, true); }
+    } catch (err) {
+      flash(err.code === 'OUTSIDE_24H_WINDOW' ? `${err.message} — pick a template instead.` : err.message, true);
+    } finally {
+      sendButton.disabled = false;
+    }
   } }, h('div', { class: 'row' },
     h('div', {}, h('label', { for: 'reply-template' }, 'Send as'), templateSelect),
-    field('Message', { name: 'text', autocomplete: 'off', placeholder: 'Text, or template variables separated by |' }),
-    h('button', { type: 'submit' }, 'Send')));
+    field('Message', { name: 'text', autocomplete: 'off', placeholder: 'Type a message (or a caption)' })),
+  h('div', { class: 'row composer-actions' },
+    h('div', {}, h('label', { for: 'reply-file' }, 'Attach image or document'), fileInput, fileNote),
+    sendButton));
 
-  liveHandlers.clear();
   liveHandlers.add((event, payload) => {
     if (event === 'message.created' && payload?.message) {
       if (payload.conversationId === current) upsert(payload.message);
@@ -375,11 +476,12 @@ async function inboxPage() {
     }
     if (event === 'conversation.updated') loadConversations().catch(() => {});
   });
-  connectSocket();
   await loadConversations();
-  return h('div', { class: 'inbox' },
-    h('section', { class: 'card' }, h('h2', {}, 'Inbox'), list),
-    h('section', { class: 'card' }, title, thread, composer));
+  const back = h('button', { type: 'button', class: 'secondary back', onclick: () => { layout.classList.remove('show-thread'); current = null; loadConversations().catch(() => {}); } }, '← Conversations');
+  const layout = h('div', { class: 'inbox' },
+    h('section', { class: 'card conversation-list', 'aria-label': 'Inbox' }, h('h2', {}, 'Inbox'), list),
+    h('section', { class: 'card conversation', 'aria-label': 'Conversation' }, h('div', { class: 'thread-head' }, back, title), thread, composer));
+  return layout;
 }
 
 async function leadsPage() {
@@ -429,6 +531,118 @@ async function sandboxPage() {
     await listPage('Mail catcher', '/api/sandbox/mail'));
 }
 
+// ---------- campaigns ----------
+
+const CAMPAIGN_ACTIONS = {
+  draft: [['send', 'Send now'], ['cancel', 'Cancel']],
+  scheduled: [['pause', 'Pause'], ['cancel', 'Cancel']],
+  sending: [['pause', 'Pause'], ['cancel', 'Cancel']],
+  paused: [['resume', 'Resume'], ['cancel', 'Cancel']],
+};
+const ACTIVE_CAMPAIGN = new Set(['scheduled', 'sending']);
+
+/** Sent / failed / pending of the total, from the per-status recipient counts. */
+function campaignProgress(counts) {
+  const c = counts || {};
+  const sent = c.sent || 0;
+  const failed = (c.failed || 0) + (c.bounced || 0);
+  const pending = (c.queued || 0) + (c.sending || 0) + (c.deferred || 0);
+  const other = [['unknown', 'unknown outcome'], ['suppressed', 'suppressed'], ['unsubscribed', 'unsubscribed'], ['cancelled', 'cancelled'], ['opened', 'opened'], ['clicked', 'clicked']]
+    .filter(([key]) => c[key]).map(([key, label]) => `${c[key]} ${label}`);
+  return { total: c.total || 0, sent, failed, pending, other, done: (c.total || 0) - pending };
+}
+
+function campaignCard(campaign, onAction) {
+  const p = campaignProgress(campaign.counts);
+  const started = campaign.status !== 'draft' && p.total > 0;
+  const summary = started
+    ? `${p.sent} sent · ${p.failed} failed · ${p.pending} pending of ${p.total}`
+    : campaign.status === 'draft' ? 'Draft: recipients are chosen when it starts.' : campaign.status === 'scheduled' ? `Scheduled for ${formatValue(campaign.sendAt)}` : 'No recipients.';
+  return h('article', { class: 'campaign', 'data-campaign-id': campaign.id, 'data-status': campaign.status, 'aria-label': `Campaign ${campaign.name}` },
+    h('div', { class: 'campaign-head' }, h('h3', {}, campaign.name), h('span', { class: `state state-${campaign.status}` }, campaign.status)),
+    h('p', { class: 'muted' }, campaign.subject),
+    started ? h('progress', { max: String(p.total), value: String(p.done), 'aria-label': `${campaign.name}: ${p.done} of ${p.total} done` }) : null,
+    h('p', { class: 'progress-text', 'data-testid': 'campaign-progress' }, summary),
+    p.other.length ? h('p', { class: 'muted' }, p.other.join(' · ')) : null,
+    campaign.pauseReason && campaign.status === 'paused' ? h('p', { class: 'muted' }, `Paused: ${campaign.pauseReason}`) : null,
+    campaign.clientSendingPausedUntil ? h('p', { class: 'error' }, `All sending is paused until ${formatValue(campaign.clientSendingPausedUntil)}${campaign.clientSendingPauseReason ? `: ${campaign.clientSendingPauseReason}` : ''}`) : null,
+    (CAMPAIGN_ACTIONS[campaign.status] || []).length
+      ? h('div', { class: 'actions' }, CAMPAIGN_ACTIONS[campaign.status].map(([action, label]) => h('button', {
+        type: 'button', class: action === 'cancel' ? 'danger' : action === 'send' ? '' : 'secondary',
+        'aria-label': `${label}: ${campaign.name}`, onclick: () => onAction(campaign, action, label),
+      }, label)))
+      : null);
+}
+
+async function campaignsPage() {
+  const list = h('div', { class: 'campaigns', 'aria-live': 'polite' }, h('p', { class: 'muted' }, 'Loading…'));
+  const campaigns = new Map();
+  let poll;
+
+  function draw() {
+    const items = [...campaigns.values()];
+    list.replaceChildren(...(items.length ? items.map((c) => campaignCard(c, act)) : [h('p', { class: 'empty' }, 'No campaigns yet. Create one above; without SMTP settings the mail goes to the Sandbox mail catcher.')]));
+    // Live updates come over Socket.io; without a live connection, poll while a campaign runs.
+    const active = items.some((c) => ACTIVE_CAMPAIGN.has(c.status));
+    if (active && !poll) poll = setInterval(() => { if (!socket?.connected) load().catch(() => {}); }, 3000);
+    if (!active && poll) { clearInterval(poll); poll = undefined; }
+  }
+
+  async function load() {
+    const items = itemsOf(await api('GET', '/api/saas/email/campaigns?limit=50'));
+    // The list has no counts; the detail carries them (and the client-wide sending pause).
+    const detailed = await Promise.all(items.map((c) => (c.status === 'draft' ? c : api('GET', `/api/saas/email/campaigns/${encodeURIComponent(c.id)}`).catch(() => c))));
+    campaigns.clear();
+    for (const c of detailed) campaigns.set(c.id, c);
+    draw();
+  }
+
+  async function act(campaign, action, label) {
+    if (action === 'cancel' && !confirm(`Cancel campaign "${campaign.name}"? Recipients not yet sent will not be mailed.`)) return;
+    try {
+      const updated = await api('POST', `/api/saas/email/campaigns/${encodeURIComponent(campaign.id)}/${action}`);
+      campaigns.set(campaign.id, { ...campaigns.get(campaign.id), ...updated, counts: campaigns.get(campaign.id)?.counts });
+      draw();
+      flash(`${label}: ${campaign.name}`);
+      // The detail brings the counts (materialised when sending starts).
+      const detail = await api('GET', `/api/saas/email/campaigns/${encodeURIComponent(campaign.id)}`);
+      campaigns.set(campaign.id, detail);
+      draw();
+    } catch (err) { flash(err.message, true); }
+  }
+
+  liveHandlers.add((event, payload) => {
+    if (event !== 'campaign.progress' || !payload?.campaignId) return;
+    const known = campaigns.get(payload.campaignId);
+    if (!known) { load().catch(() => {}); return; }
+    campaigns.set(payload.campaignId, { ...known, status: payload.status ?? known.status, pauseReason: payload.pauseReason ?? null, counts: payload.counts ?? known.counts });
+    draw();
+  });
+  pageCleanups.push(() => { if (poll) clearInterval(poll); });
+
+  const createForm = h('form', { 'aria-label': 'New campaign', onsubmit: async (e) => {
+    e.preventDefault();
+    const values = formValues(e.target);
+    const emails = (values.emails || '').split(/[\s,;]+/).map((v) => v.trim()).filter(Boolean);
+    if (!emails.length) { flash('Add at least one recipient email.', true); return; }
+    try {
+      await api('POST', '/api/saas/email/campaigns', { name: values.name, subject: values.subject, text: values.text || '', audience: { type: 'list', emails } });
+      e.target.reset();
+      flash(`Campaign "${values.name}" saved as a draft.`);
+      await load();
+    } catch (err) { flash(err.message, true); }
+  } },
+    h('div', { class: 'row' }, field('Campaign name', { name: 'name', required: true, maxlength: '200' }), field('Subject', { name: 'subject', required: true, maxlength: '998' })),
+    field('Text', { tag: 'textarea', name: 'text', rows: '3', placeholder: 'Hello {{name}}, …' }),
+    field('Recipient emails (comma or line separated)', { tag: 'textarea', name: 'emails', rows: '2', required: true }),
+    h('p', {}, h('button', { type: 'submit' }, 'Save draft')));
+
+  try { await load(); } catch (err) { list.replaceChildren(h('p', { class: 'error' }, err.status === 404 ? 'Email campaigns are not available on this server.' : `Could not load campaigns: ${err.message}`)); }
+  return h('div', {},
+    h('section', { class: 'card', 'aria-label': 'New campaign' }, h('h2', {}, 'New email campaign'), createForm),
+    h('section', { class: 'card', 'aria-label': 'Email campaigns' }, h('h2', {}, 'Email campaigns'), list));
+}
+
 // ---------- shell ----------
 
 const operatorPages = { clients: ['Clients', clientsPage], queues: ['Queues', queuesPage], webhooks: ['Webhooks', webhooksPage], health: ['Health', healthPage] };
@@ -436,9 +650,12 @@ const clientPages = {
   inbox: ['Inbox', inboxPage], leads: ['Leads', leadsPage],
   appointments: ['Appointments', () => listPage('Appointments', '/api/crm/appointments?limit=50')],
   automations: ['Automations', automationsPage],
-  campaigns: ['Campaigns', () => listPage('Email campaigns', '/api/saas/email/campaigns')],
+  campaigns: ['Campaigns', campaignsPage],
   sandbox: ['Sandbox', sandboxPage],
 };
+
+/** Functions that stop a page's timers when another page is rendered. */
+const pageCleanups = [];
 
 async function render() {
   const main = document.getElementById('main');
@@ -457,13 +674,19 @@ async function render() {
   nav.replaceChildren(...Object.entries(pages).map(([k, [label]]) => h('a', { href: `#/${k}`, 'aria-current': k === key ? 'page' : undefined }, label)));
   who.replaceChildren(session.kind === 'operator' ? 'Operator' : `Client ${session.clientCode}`, h('button', { class: 'secondary', onclick: () => { store.session = null; socket?.disconnect(); socket = undefined; location.hash = ''; render(); } }, 'Sign out'));
   main.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
+  // Live updates and timers belong to the page on screen only.
+  const generation = ++render.generation;
+  liveHandlers.clear();
+  for (const stop of pageCleanups.splice(0)) stop();
+  connectSocket();
   try {
     const page = key === 'clients' && rest[0] ? await clientDetailPage(decodeURIComponent(rest[0])) : await pages[key][1]();
-    main.replaceChildren(page);
+    if (generation === render.generation) main.replaceChildren(page);
   } catch (err) {
-    main.replaceChildren(h('section', { class: 'card' }, h('p', { class: 'error' }, `Could not load this page: ${err.message}`)));
+    if (generation === render.generation) main.replaceChildren(h('section', { class: 'card' }, h('p', { class: 'error' }, `Could not load this page: ${err.message}`)));
   }
 }
 
+render.generation = 0;
 window.addEventListener('hashchange', render);
 render();

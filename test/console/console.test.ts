@@ -2,14 +2,17 @@
  * The console in real headless Chromium (Debian's `chromium`, driven by
  * playwright-core): an operator signs in and onboards a client; the client
  * signs in, a customer writes in through the WhatsApp simulator, the message
- * appears live, the agent replies and the ticks move to read.
+ * appears live, the agent replies and the ticks move to read; the agent sends
+ * an image and a document; a campaign runs with live progress; and on a phone
+ * viewport sign-in, list → thread and the reply box fit the screen.
  * Skipped, saying why, only where Chromium is not installed (`.ci/run` installs it).
  */
 import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../harness.ts';
+import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { startTestApp, TEST_ADMIN_TOKEN, type TestApp, type TestClient } from '../harness.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -31,8 +34,10 @@ after(async () => {
   await h?.close();
 });
 
-async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+const PHONE: BrowserContextOptions = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
+
+async function newPage(options: BrowserContextOptions = { viewport: { width: 1280, height: 800 } }): Promise<Page> {
+  const context = await browser.newContext(options);
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   if (process.env.CONSOLE_TEST_DEBUG) {
@@ -84,11 +89,195 @@ test('client inbox: a customer writes in, the message appears live, the agent re
   await page.locator('.bubble.inbound', { hasText: 'Hello, is the clinic open today?' }).waitFor();
 
   await page.getByRole('textbox', { name: 'Message' }).fill('Yes, we are open until 6 pm.');
-  await page.getByRole('button', { name: 'Send' }).click();
+  await page.getByRole('button', { name: 'Send', exact: true }).click();
   const reply = page.locator('.bubble.outbound', { hasText: 'Yes, we are open until 6 pm.' });
   await reply.waitFor();
   await reply.locator('.tick.read').waitFor({ timeout: 20_000 });
   assert.equal(await reply.getAttribute('data-status'), 'read');
   await page.screenshot({ path: '/tmp/ecodrix-console-inbox.png' });
+  await page.context().close();
+});
+
+async function signInAsClient(page: Page, client: TestClient): Promise<void> {
+  await page.goto(`${h.url}/console/`);
+  await page.getByLabel('Client code').fill(client.code);
+  await page.getByLabel('API key').fill(client.apiKey);
+  await page.getByRole('button', { name: 'Sign in as client' }).click();
+  await page.getByRole('heading', { name: 'Inbox' }).waitFor();
+}
+
+async function customerWritesIn(client: TestClient, from: string, name: string, text: string): Promise<void> {
+  const res = await fetch(`${h.url}/api/sandbox/inbound`, {
+    method: 'POST', headers: { ...client.headers, 'content-type': 'application/json' }, body: JSON.stringify({ from, name, text }),
+  });
+  assert.ok(res.ok, `sandbox inbound: ${res.status} ${await res.text()}`);
+}
+
+interface OutboxItem { type: string | null; to: string | null; outcome: string; payload: Record<string, Record<string, unknown>> }
+
+/** Waits until the simulator's outbox holds a send matching `match` (the send job runs asynchronously). */
+async function waitForOutbox(client: TestClient, match: (item: OutboxItem) => boolean): Promise<OutboxItem> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const res = await fetch(`${h.url}/api/sandbox/outbox?limit=50`, { headers: client.headers });
+    const { items } = await res.json() as { items: OutboxItem[] };
+    const found = items.find(match);
+    if (found) return found;
+    if (Date.now() > deadline) assert.fail(`the simulator never received the send; outbox: ${JSON.stringify(items.map((i) => i.type))}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The page does not scroll sideways and the element is fully inside the viewport. */
+async function assertFitsScreen(page: Page, what: string, selector?: string): Promise<void> {
+  const { scrollWidth, innerWidth } = await page.evaluate<{ scrollWidth: number; innerWidth: number }>('({ scrollWidth: document.scrollingElement.scrollWidth, innerWidth: window.innerWidth })');
+  assert.ok(scrollWidth <= innerWidth, `${what}: the page scrolls sideways (${scrollWidth} > ${innerWidth})`);
+  if (!selector) return;
+  const box = await page.locator(selector).first().boundingBox();
+  assert.ok(box, `${what}: ${selector} is not visible`);
+  assert.ok(box.x >= 0 && box.x + box.width <= innerWidth, `${what}: ${selector} is outside the viewport horizontally (${JSON.stringify(box)})`);
+}
+
+test('client inbox: the agent sends an image and a document from the browser; the simulator receives them and the thread shows them', { skip }, async () => {
+  const client = await h.createClient('Media Clinic');
+  const page = await newPage();
+  await signInAsClient(page, client);
+  await customerWritesIn(client, '15550002345', 'Ravi Customer', 'Can you send me the price list?');
+  await page.getByRole('button', { name: /Ravi Customer/ }).click();
+  await page.locator('.bubble.inbound', { hasText: 'Can you send me the price list?' }).waitFor();
+
+  const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#0f7b5f' } }).png().toBuffer();
+  await page.getByLabel('Attach image or document').setInputFiles({ name: 'prices.png', mimeType: 'image/png', buffer: png });
+  await page.getByRole('textbox', { name: 'Message' }).fill('Here is our price list');
+  await page.getByRole('button', { name: 'Send', exact: true }).click();
+  const image = page.locator('.bubble.outbound[data-type="image"]', { hasText: 'Here is our price list' });
+  await image.locator('img').waitFor();
+  // The preview really rendered the picked file (a broken image has no natural size).
+  assert.equal(await image.locator('img').evaluate((img) => { const i = img as unknown as { naturalWidth: number; naturalHeight: number }; return `${i.naturalWidth}x${i.naturalHeight}`; }), '64x48');
+  const sentImage = await waitForOutbox(client, (item) => item.type === 'image' && item.outcome === 'accepted');
+  assert.equal(sentImage.to, '15550002345');
+  assert.match(String(sentImage.payload.image.id), /^\d+$/, 'the image was uploaded to the Graph media endpoint and sent by media id');
+  assert.equal(sentImage.payload.image.caption, 'Here is our price list');
+  await image.locator('.tick.read').waitFor({ timeout: 20_000 });
+
+  const pdf = Buffer.from('%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n');
+  await page.getByLabel('Attach image or document').setInputFiles({ name: 'menu.pdf', mimeType: 'application/pdf', buffer: pdf });
+  await page.getByRole('button', { name: 'Send', exact: true }).click();
+  const doc = page.locator('.bubble.outbound[data-type="document"]');
+  await doc.getByText('menu.pdf').waitFor();
+  const sentDoc = await waitForOutbox(client, (item) => item.type === 'document' && item.outcome === 'accepted');
+  assert.equal(sentDoc.payload.document.filename, 'menu.pdf');
+  assert.match(String(sentDoc.payload.document.id), /^\d+$/);
+
+  // A file WhatsApp does not take is refused in words before anything is sent.
+  await page.getByLabel('Attach image or document').setInputFiles({ name: 'movie.gif', mimeType: 'image/gif', buffer: Buffer.from('GIF89a') });
+  await page.getByRole('button', { name: 'Send', exact: true }).click();
+  await page.getByText('movie.gif: image/gif cannot be sent on WhatsApp').waitFor();
+  assert.equal(await page.locator('.bubble.outbound').count(), 2);
+  await page.screenshot({ path: '/tmp/ecodrix-console-media.png' });
+  await page.context().close();
+});
+
+test('campaigns: the client creates and sends a campaign and watches its progress live to finished; the mail catcher has it', { skip }, async () => {
+  const client = await h.createClient('Campaign Clinic');
+  const page = await newPage();
+  await signInAsClient(page, client);
+  await page.getByRole('link', { name: 'Campaigns' }).click();
+  await page.getByText('No campaigns yet').waitFor();
+  await page.getByLabel('Campaign name').fill('Spring offer');
+  await page.getByLabel('Subject').fill('Spring check-ups are open');
+  await page.getByLabel('Text', { exact: true }).fill('Book your spring check-up.');
+  await page.getByLabel('Recipient emails (comma or line separated)').fill('ana@example.test, ben@example.test\ncy@example.test');
+  await page.getByRole('button', { name: 'Save draft' }).click();
+  const card = page.getByRole('article', { name: 'Campaign Spring offer' });
+  await card.getByText('Draft: recipients are chosen when it starts.').waitFor();
+  await card.getByRole('button', { name: 'Send now: Spring offer' }).click();
+  await card.getByText('3 sent · 0 failed · 0 pending of 3').waitFor({ timeout: 30_000 });
+  await page.locator('article.campaign[data-status="finished"]').waitFor();
+  assert.equal(await card.getByRole('button').count(), 0, 'a finished campaign offers no actions');
+  assert.equal(await card.locator('progress').getAttribute('value'), '3');
+
+  await page.getByRole('link', { name: 'Sandbox' }).click();
+  const mail = page.getByRole('region', { name: 'Mail catcher' });
+  for (const to of ['ana@example.test', 'ben@example.test', 'cy@example.test']) await mail.getByRole('cell', { name: to }).waitFor();
+  await page.context().close();
+});
+
+test('campaigns: pause, resume and cancel drive the state shown (live events, no reload)', { skip }, async () => {
+  const client = await h.createClient('Paced Clinic');
+  const emails = Array.from({ length: 40 }, (_, i) => `p${i}@example.test`);
+  // One message a second: the campaign stays running long enough to pause it.
+  const created = await fetch(`${h.url}/api/saas/email/campaigns`, {
+    method: 'POST', headers: { ...client.headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Slow news', subject: 'News', text: 'Hi', audience: { type: 'list', emails }, ratePerSecond: 1 }),
+  });
+  assert.equal(created.status, 201);
+  const page = await newPage();
+  await signInAsClient(page, client);
+  await page.getByRole('link', { name: 'Campaigns' }).click();
+  const card = page.getByRole('article', { name: 'Campaign Slow news' });
+  await card.getByRole('button', { name: 'Send now: Slow news' }).click();
+  await page.locator('article.campaign[data-status="sending"]').waitFor();
+  await card.getByText(/of 40$/).waitFor();
+  await card.getByRole('button', { name: 'Pause: Slow news' }).click();
+  await page.locator('article.campaign[data-status="paused"]').waitFor();
+  await card.getByText('Paused: paused by the client').waitFor();
+  await card.getByRole('button', { name: 'Resume: Slow news' }).click();
+  await page.locator('article.campaign[data-status="sending"]').waitFor();
+  page.once('dialog', (dialog) => { void dialog.accept(); });
+  await card.getByRole('button', { name: 'Cancel: Slow news' }).click();
+  await page.locator('article.campaign[data-status="cancelled"]').waitFor();
+  await card.getByText(/\d+ cancelled/).waitFor();
+  // Rows in flight when it was cancelled finish, then the runner publishes its last progress.
+  await card.getByText(/ 0 pending of 40$/).waitFor();
+  const text = await card.getByTestId('campaign-progress').textContent();
+  const [, sent, failed, pending, total] = /^(\d+) sent · (\d+) failed · (\d+) pending of (\d+)$/.exec(text ?? '') ?? [];
+  assert.equal(total, '40');
+  assert.equal(failed, '0');
+  assert.ok(Number(sent) < 40, `cancelled before the end (${text})`);
+  assert.equal(pending, '0', 'nothing is left pending once cancelled');
+  await page.context().close();
+});
+
+test('phone: sign-in, conversation list → thread and the reply box fit a 390 px screen; every client page stays within the width', { skip }, async () => {
+  const client = await h.createClient('Phone Clinic');
+  await customerWritesIn(client, '15550003456', 'Mina Customer', 'Hi! Do you have a slot tomorrow morning for a check-up? My number is 15550003456 and I prefer 9am.');
+  const page = await newPage(PHONE);
+  await page.goto(`${h.url}/console/`);
+  await assertFitsScreen(page, 'sign-in', 'button:has-text("Sign in as client")');
+  await page.getByLabel('Client code').fill(client.code);
+  await page.getByLabel('API key').fill(client.apiKey);
+  await page.getByRole('button', { name: 'Sign in as client' }).tap();
+  await page.getByRole('heading', { name: 'Inbox' }).waitFor();
+  const conversation = page.getByRole('button', { name: /Mina Customer/ });
+  await conversation.waitFor();
+  await assertFitsScreen(page, 'conversation list', '.conversations button');
+  await page.screenshot({ path: '/tmp/ecodrix-console-phone-list.png' });
+
+  await conversation.tap();
+  await page.locator('.bubble.inbound', { hasText: 'Do you have a slot tomorrow' }).waitFor();
+  // On a phone the thread replaces the list; a back button returns to it.
+  assert.equal(await page.getByRole('list', { name: 'Conversations' }).isVisible(), false);
+  const message = page.getByRole('textbox', { name: 'Message' });
+  await message.scrollIntoViewIfNeeded();
+  assert.ok(await message.isVisible());
+  await assertFitsScreen(page, 'thread', '.thread');
+  await assertFitsScreen(page, 'reply box', '.composer input[name=text]');
+  await assertFitsScreen(page, 'send button', '.composer button[type=submit]');
+  await assertFitsScreen(page, 'attach', '.composer input[type=file]');
+  await message.fill('Yes, 9am tomorrow works.');
+  await page.getByRole('button', { name: 'Send', exact: true }).tap();
+  await page.locator('.bubble.outbound', { hasText: 'Yes, 9am tomorrow works.' }).locator('.tick.read').waitFor({ timeout: 20_000 });
+  await assertFitsScreen(page, 'thread after the reply');
+  await page.screenshot({ path: '/tmp/ecodrix-console-phone-thread.png' });
+  await page.getByRole('button', { name: '← Conversations' }).tap();
+  await conversation.waitFor();
+
+  for (const name of ['Leads', 'Appointments', 'Automations', 'Campaigns', 'Sandbox']) {
+    await page.getByRole('link', { name, exact: true }).tap();
+    await page.locator('main .card h2').first().waitFor();
+    await page.waitForFunction('!document.querySelector("main").textContent.includes("Loading…")');
+    await assertFitsScreen(page, `${name} page`);
+  }
   await page.context().close();
 });
