@@ -85,6 +85,9 @@ export async function registerWhatsappInboundRoutes(app: FastifyInstance, ctx: A
 
     scope.post('/api/saas/whatsapp/webhook', {
       bodyLimit: WEBHOOK_BODY_LIMIT,
+      // Thousands per second at peak: no access log lines (counted in ecodrix_webhooks_received_total and the
+      // latency histogram); rejections and failures are still logged by the error handler.
+      config: { accessLog: false },
       schema: {
         tags: ['whatsapp'],
         summary: 'Signed webhook delivery from Meta (X-Hub-Signature-256 over the raw body); 200 once stored',

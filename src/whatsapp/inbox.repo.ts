@@ -41,15 +41,28 @@ export interface InboxRowView {
   size: number;
 }
 
-/** Inserts many deliveries in one statement (and wakes the consumers on commit). */
+/**
+ * Inserts many deliveries in one statement (and wakes the consumers once, on commit). The bodies travel
+ * as one binary parameter cut by offsets in SQL: no hex text encoding of every body on either side.
+ */
 export async function insertInboxRows(db: Db, rows: NewInboxRow[]): Promise<number> {
-  const result = await db.query(
-    `INSERT INTO whatsapp_inbox (body, verified_for)
-     SELECT b, v::bigint[] FROM unnest($1::bytea[], $2::text[]) AS t(b, v)
-     RETURNING pg_notify('${INBOX_CHANNEL}', '')`,
-    [rows.map((r) => r.body), rows.map((r) => (r.verifiedFor ? `{${r.verifiedFor.join(',')}}` : null))],
+  const offsets: number[] = [];
+  const lengths: number[] = [];
+  let at = 0;
+  for (const row of rows) {
+    offsets.push(at);
+    lengths.push(row.body.length);
+    at += row.body.length;
+  }
+  const result = await db.query<{ n: number }>(
+    `WITH ins AS (
+       INSERT INTO whatsapp_inbox (body, verified_for)
+       SELECT substring($1::bytea FROM t.o + 1 FOR t.l), t.v::bigint[] FROM unnest($2::int[], $3::int[], $4::text[]) AS t(o, l, v)
+       RETURNING 1)
+     SELECT count(*)::int AS n, pg_notify('${INBOX_CHANNEL}', '') FROM ins`,
+    [Buffer.concat(rows.map((r) => r.body), at), offsets, lengths, rows.map((r) => (r.verifiedFor ? `{${r.verifiedFor.join(',')}}` : null))],
   );
-  return result.rowCount ?? 0;
+  return result.rows[0]?.n ?? 0;
 }
 
 /** Claims up to `limit` due rows (pending, or processing with an expired lease). */

@@ -5,7 +5,7 @@
  * OpenAPI at /openapi.json and docs at /docs.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -17,6 +17,13 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Exact request bytes for JSON bodies (signature checks need them). */
     rawBody?: Buffer;
+  }
+  interface FastifyContextConfig {
+    /**
+     * false: no per-request "incoming request" / "request completed" lines for this route (a hot,
+     * high-volume route whose outcomes are counted in metrics). Errors are still logged by the error handler.
+     */
+    accessLog?: boolean;
   }
   interface FastifyInstance {
     /** Every route registered (method, url, whether it has a schema), for route-table tests and docs. */
@@ -62,6 +69,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,100}$/.test(given) ? given : randomUUID();
     },
+    logController: new LogController({ disableRequestLogging: (request) => (request as FastifyRequest).routeOptions?.config?.accessLog === false }),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
