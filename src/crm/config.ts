@@ -15,6 +15,10 @@ export function readCrmConfig(env: EnvReader) {
       default: 15, min: 1, max: 10_080,
       doc: 'First-contact window: a lead with no outbound message or logged contact this long after it was created is flagged (lead.sla_breached).',
     }),
+    searchProbeLimit: env.int('CRM_SEARCH_PROBE_LIMIT', {
+      default: 1000, min: 1, max: 100_000,
+      doc: 'List search: when at most this many contacts match, a page is sorted from exactly those; above it the term counts as common and the list walks its sort index instead.',
+    }),
     scoringBatchSize: env.int('CRM_SCORING_BATCH_SIZE', {
       default: 5000, min: 100, max: 100_000,
       doc: 'Leads recalculated per SQL statement in bulk recalculations (progress is saved after each batch).',

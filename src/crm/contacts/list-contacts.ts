@@ -1,8 +1,8 @@
-/** Lists contacts: prefix search, tag and created-range filters, sort, keyset cursor. */
+/** Lists contacts: prefix search (planned, see shared/search.ts), tag and created-range filters, sort, keyset cursor. */
 import type { AppContext } from '../../context.ts';
 import type { Db } from '../../platform/db/pool.ts';
 import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
-import { addContactSearch } from '../shared/search.ts';
+import { planContactSearch, plannedSearchCondition } from '../shared/search.ts';
 import { presentContact, type ContactRow } from './contacts.repo.ts';
 
 export interface ListContactsOptions {
@@ -26,7 +26,10 @@ export async function listContacts(ctx: AppContext, db: Db, options: ListContact
   const sort = SORTS[options.sort ?? 'created_desc'];
   const where: string[] = [];
   const params: unknown[] = [];
-  if (options.q) addContactSearch(where, params, options.q, ctx.config.crm.defaultCountryCode);
+  if (options.q) {
+    const { defaultCountryCode, searchProbeLimit } = ctx.config.crm;
+    where.push(plannedSearchCondition(await planContactSearch(db, options.q, defaultCountryCode, searchProbeLimit), params, 'c.id', defaultCountryCode));
+  }
   if (options.tag) { params.push([options.tag]); where.push(`c.tags @> $${params.length}::text[]`); }
   if (options.createdFrom) { params.push(options.createdFrom); where.push(`c.created_at >= $${params.length}`); }
   if (options.createdTo) { params.push(options.createdTo); where.push(`c.created_at < $${params.length}`); }

@@ -1,12 +1,14 @@
 /**
  * Lists leads with their contact: prefix search, filters (stage, pipeline, tag,
  * score range, source, owner, created range), sort and a keyset cursor. Every
- * sort has a matching (value, id) index, so a page costs the same at row 50 or 99,950.
+ * sort has a matching (value DESC, id DESC) index, so a page costs the same at row 50
+ * or 99,950; a search is planned first (shared/search.ts) so that a common term walks
+ * that index and a rare one sorts only its matches.
  */
 import type { AppContext } from '../../context.ts';
 import type { Db } from '../../platform/db/pool.ts';
 import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
-import { addContactSearch } from '../shared/search.ts';
+import { addContactSearch, planContactSearch, plannedSearchCondition } from '../shared/search.ts';
 import { LEAD_SELECT, presentLead, type LeadRow } from './leads.repo.ts';
 
 export const LEAD_SORTS = {
@@ -37,11 +39,15 @@ export interface ListLeadsOptions extends LeadFilters {
   cursor?: string;
 }
 
-/** WHERE conditions for the filters (shared with the CSV export). */
-export function leadConditions(ctx: AppContext, filters: LeadFilters, params: unknown[]): string[] {
+/**
+ * WHERE conditions for the filters (shared with the CSV export). The search condition is
+ * `searchCondition` when given (a planned search, see shared/search.ts), else the index-served one.
+ */
+export function leadConditions(ctx: AppContext, filters: LeadFilters, params: unknown[], searchCondition?: string): string[] {
   const where: string[] = [];
   const add = (sql: (n: string) => string, value: unknown) => { params.push(value); where.push(sql(`$${params.length}`)); };
-  if (filters.q) addContactSearch(where, params, filters.q, ctx.config.crm.defaultCountryCode);
+  if (searchCondition) where.push(searchCondition);
+  else if (filters.q) addContactSearch(where, params, filters.q, ctx.config.crm.defaultCountryCode);
   if (filters.stage) add((p) => `l.stage = ${p}`, filters.stage);
   if (filters.pipelineId) add((p) => `l.pipeline_id = ${p}`, filters.pipelineId);
   if (filters.tag) add((p) => `l.tags @> ${p}::text[]`, [filters.tag]);
@@ -57,7 +63,11 @@ export function leadConditions(ctx: AppContext, filters: LeadFilters, params: un
 export async function listLeads(ctx: AppContext, db: Db, options: ListLeadsOptions) {
   const sort = LEAD_SORTS[options.sort ?? 'created_desc'];
   const params: unknown[] = [];
-  const where = leadConditions(ctx, options, params);
+  const { defaultCountryCode, searchProbeLimit } = ctx.config.crm;
+  const search = options.q
+    ? plannedSearchCondition(await planContactSearch(db, options.q, defaultCountryCode, searchProbeLimit), params, 'l.contact_id', defaultCountryCode)
+    : undefined;
+  const where = leadConditions(ctx, options, params, search);
   if (options.cursor) {
     const [value, id] = decodeCursor(options.cursor, 2);
     params.push(value, id);
