@@ -45,11 +45,24 @@ export function isSameOrigin(request: FastifyRequest, origin: string): boolean {
 }
 
 export function createAuthHooks(ctx: AppContext): AuthHooks {
-  const limiter = new FailureLimiter(ctx.config.authFailureLimit, ctx.config.authFailureWindowSeconds);
+  const limiter = new FailureLimiter({
+    limit: ctx.config.authFailureLimit, windowSeconds: ctx.config.authFailureWindowSeconds, db: ctx.controlDb, logger: ctx.logger,
+  });
 
+  function rateLimited(wait: number): AppError {
+    return new AppError('RATE_LIMITED', { message: 'Too many failed authentication attempts; try again later', retryAfterSeconds: wait });
+  }
+
+  /** Before authenticating: this process's view only, no I/O on the success path. */
   function guard(keys: string[]): void {
     const wait = limiter.blockedFor(keys);
-    if (wait > 0) throw new AppError('RATE_LIMITED', { message: 'Too many failed authentication attempts; try again later', retryAfterSeconds: wait });
+    if (wait > 0) throw rateLimited(wait);
+  }
+
+  /** Counts a failure on every instance; 429 when the keys were already over the limit elsewhere. */
+  async function failed(keys: string[], error: AppError): Promise<never> {
+    const wait = await limiter.recordFailure(keys);
+    throw wait > 0 ? rateLimited(wait) : error;
   }
 
   return {
@@ -58,10 +71,7 @@ export function createAuthHooks(ctx: AppContext): AuthHooks {
       guard(keys);
       const given = header(request, 'x-core-api-key');
       const ok = given !== undefined && ctx.config.coreApiTokens.some((token) => safeEqual(token, given));
-      if (!ok) {
-        limiter.recordFailure(keys);
-        throw new AppError('UNAUTHORIZED', { message: 'Invalid or missing x-core-api-key' });
-      }
+      if (!ok) await failed(keys, new AppError('UNAUTHORIZED', { message: 'Invalid or missing x-core-api-key' }));
     },
 
     async tenant(request) {
@@ -69,18 +79,11 @@ export function createAuthHooks(ctx: AppContext): AuthHooks {
       const apiKey = header(request, 'x-api-key');
       const keys = [`ip:${request.ip}`, `ip:${request.ip}|code:${(code ?? '').toLowerCase()}`];
       guard(keys);
-      if (!code || !apiKey) {
-        limiter.recordFailure(keys);
-        throw new AppError('INVALID_API_KEY', { message: 'Missing x-api-key or x-client-code header' });
-      }
+      if (!code || !apiKey) return failed(keys, new AppError('INVALID_API_KEY', { message: 'Missing x-api-key or x-client-code header' }));
       const client = await findClientByCode(ctx.controlDb, code);
-      if (!client) {
-        limiter.recordFailure(keys);
-        throw new AppError('CLIENT_NOT_FOUND', { message: 'ClientCode not found' });
-      }
+      if (!client) return failed(keys, new AppError('CLIENT_NOT_FOUND', { message: 'ClientCode not found' }));
       if (!isWellFormedApiKey(apiKey) || !safeEqual(hashApiKey(apiKey), client.api_key_hash)) {
-        limiter.recordFailure(keys);
-        throw new AppError('INVALID_API_KEY', { message: 'Invalid API key' });
+        return failed(keys, new AppError('INVALID_API_KEY', { message: 'Invalid API key' }));
       }
       const origin = header(request, 'origin');
       if (origin && !isSameOrigin(request, origin)) {

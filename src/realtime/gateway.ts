@@ -82,7 +82,9 @@ export class RealtimeGateway implements RealtimePublisher {
 
   private installAuth(): void {
     const ctx = this.ctx;
-    const limiter = new FailureLimiter(ctx.config.authFailureLimit, ctx.config.authFailureWindowSeconds);
+    const limiter = new FailureLimiter({
+      limit: ctx.config.authFailureLimit, windowSeconds: ctx.config.authFailureWindowSeconds, db: ctx.controlDb, logger: ctx.logger,
+    });
     this.io.use((socket, next) => {
       const ip = socket.handshake.address;
       const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
@@ -98,8 +100,10 @@ export class RealtimeGateway implements RealtimePublisher {
       authenticateSocket(ctx, { auth, origin: typeof headers.origin === 'string' ? headers.origin : undefined, host: headers.host })
         .then((result) => {
           if ('failure' in result) {
-            if (result.failure === 'UNAUTHORIZED') limiter.recordFailure(keys);
-            return fail(result.failure, result.failure === 'UNAUTHORIZED' ? 'Invalid credentials' : 'Origin not allowed for this client');
+            if (result.failure !== 'UNAUTHORIZED') return fail(result.failure, 'Origin not allowed for this client');
+            return limiter.recordFailure(keys).then((wait) => wait > 0
+              ? fail('RATE_LIMITED', 'Too many failed authentication attempts; try again later')
+              : fail('UNAUTHORIZED', 'Invalid credentials'));
           }
           const data = socket.data as SocketData;
           data.clientId = result.client.id;

@@ -3,6 +3,8 @@
  * to either (and redelivered to both) are stored once, and a dashboard
  * connected to instance B receives every event for messages that arrived
  * through instance A. Then A restarts gracefully under load with nothing lost.
+ * Each cron slot runs once across both instances; failed authentications
+ * counted on one instance are refused on the other.
  */
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -133,5 +135,88 @@ test('webhooks through either instance are stored once and reach a dashboard on 
     assert.equal(await count(), N + 40);
   } finally {
     await tenant.end();
+  }
+});
+
+test('each cron slot runs once across the instances', { timeout: 120_000 + Number(process.env.CRON_TEST_SLOTS ?? 2) * 60_000 }, async () => {
+  // Both processes run the cron role (and A restarted above, so its start-up cron pass raced B's).
+  // pg-boss files one job per schedule per 60-second slot (its finest resolution): a pass inserts a
+  // `__pgboss__send-it` job singleton-keyed by (schedule, slot), which is forwarded as the real job.
+  // Over consecutive slots of the every-minute schedules (CRON_TEST_SLOTS, 2 by default: the start-up
+  // slot both instances raced for, and at least one minute boundary passed with both running; more
+  // slots cost a minute each), each slot must have exactly one send-it row, and each queue exactly one
+  // job per slot.
+  const control = createPool({ connectionString: withDatabase(testServerUrl(), database), max: 1, connectTimeoutMs: 5000 });
+  try {
+    const everyMinute = (await control.query<{ name: string }>("SELECT name FROM pgboss.schedule WHERE cron = '* * * * *' ORDER BY name")).rows.map((r) => r.name);
+    assert.ok(everyMinute.length >= 2, `every-minute schedules registered (${everyMinute.join(', ')})`);
+    // One statement, so the filed slots and the forwarded jobs are read from the same snapshot.
+    let rows: Array<{ name: string; slot: string; n: number }> = [];
+    let perQueue = new Map<string, number>();
+    const read = async () => {
+      const { rows: [row] } = await control.query<{ slots: typeof rows; queues: Array<{ name: string; n: number }> }>(
+        `SELECT
+           (SELECT coalesce(json_agg(s ORDER BY s.slot), '[]') FROM (
+              SELECT data->>'name' AS name, data->>'slot' AS slot, count(*)::int AS n FROM pgboss.job
+              WHERE name = '__pgboss__send-it' AND data->>'name' = ANY($1) GROUP BY 1, 2) s) AS slots,
+           (SELECT coalesce(json_agg(q), '[]') FROM (
+              SELECT name, count(*)::int AS n FROM pgboss.job WHERE name = ANY($1) GROUP BY name) q) AS queues`, [everyMinute]);
+      rows = row.slots;
+      perQueue = new Map(row.queues.map((q) => [q.name, q.n]));
+    };
+    const SLOTS = Number(process.env.CRON_TEST_SLOTS ?? 2);
+    await waitFor(async () => {
+      await read();
+      return everyMinute.every((name) => rows.filter((r) => r.name === name).length >= SLOTS);
+    }, `${SLOTS} cron slots of every every-minute schedule`, (SLOTS + 1) * 60_000);
+    // Forwarding (send-it → queue) runs on a worker poll: wait until every filed slot has its job.
+    await waitFor(async () => {
+      await read();
+      return everyMinute.every((name) => (perQueue.get(name) ?? 0) >= rows.filter((r) => r.name === name).length);
+    }, 'every filed slot forwarded to its queue', 60_000);
+    for (const name of everyMinute) {
+      const mine = rows.filter((r) => r.name === name);
+      assert.deepEqual(mine.filter((r) => r.n !== 1), [], `${name}: one send-it job per slot`);
+      const minutes = mine.map((r) => Date.parse(`${r.slot.replace(' ', 'T')}Z`) / 60_000);
+      assert.ok(minutes.every((m, i) => i === 0 || m === minutes[i - 1] + 1), `${name}: consecutive slots, none skipped (${mine.map((r) => r.slot).join(', ')})`);
+      assert.equal(perQueue.get(name), mine.length, `${name}: one job per slot in the queue`);
+    }
+  } finally {
+    await control.end();
+  }
+});
+
+test('failed authentications on one instance count on the other (shared limiter, 429 with Retry-After)', { timeout: 60_000 }, async () => {
+  // Default AUTH_FAILURE_LIMIT (10) per address and per (address, client code), shared through the
+  // control database. Failures alternate between the instances: counted per process, neither would
+  // reach the limit. Last in this file: it blocks 127.0.0.1 on both instances for the window.
+  const limit = 10;
+  const attempt = (server: ServerProcess) => fetch(`${server.url}/api/saas/cors`, { headers: { 'x-client-code': 'no-such-clinic', 'x-api-key': 'ecx_wrong' } });
+  for (let i = 0; i < limit; i++) {
+    const res = await attempt(i % 2 === 0 ? a! : b!);
+    assert.notEqual(res.status, 429, `failure ${i + 1} of ${limit} is answered, not rate limited`);
+    await res.arrayBuffer();
+  }
+  for (const server of [a!, b!]) {
+    const res = await attempt(server);
+    assert.equal(res.status, 429, 'over the limit counted across both instances');
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'RATE_LIMITED');
+    const retryAfter = Number(res.headers.get('retry-after'));
+    assert.ok(retryAfter > 0 && retryAfter <= 60, `retry-after ${retryAfter}`);
+  }
+  // Admin tokens count per address on the same shared rows: 127.0.0.1 is over the limit everywhere.
+  const admin = await fetch(`${b!.url}/api/clients`, { headers: { 'x-core-api-key': 'wrong-admin-token' } });
+  assert.equal(admin.status, 429);
+  assert.ok(admin.headers.get('retry-after'));
+  // Socket.io handshakes count on the same keys: a wrong key on B's socket is refused as rate limited.
+  const refused = connect(b!.url, { auth: { clientCode: 'no-such-clinic', apiKey: 'ecx_wrong' }, transports: ['websocket'], reconnection: false });
+  try {
+    const err = await new Promise<Error & { data?: { code?: string } }>((resolve, reject) => {
+      refused.once('connect_error', resolve);
+      refused.once('connect', () => reject(new Error('connected with a wrong key')));
+    });
+    assert.equal(err.data?.code, 'RATE_LIMITED');
+  } finally {
+    refused.disconnect();
   }
 });
