@@ -1,4 +1,5 @@
 /** SQL for applying inbound WhatsApp traffic to a tenant database (contacts, conversations, messages, leads). */
+import pg from 'pg';
 import type { Db } from '../platform/db/pool.ts';
 import type { InboundContact, InboundMessage } from './parse-inbound.ts';
 
@@ -68,6 +69,13 @@ export async function lockContactKeys(db: Db, keys: string[]): Promise<void> {
   const sorted = [...new Set(keys)].sort();
   if (sorted.length === 0) return;
   await db.query(`SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k ORDER BY k`, [sorted]);
+}
+
+/** lockContactKeys as SQL without parameters, to send with BEGIN in one round trip (undefined when there are no keys). */
+export function lockContactKeysSql(keys: string[]): string | undefined {
+  const sorted = [...new Set(keys)].sort();
+  if (sorted.length === 0) return undefined;
+  return `SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(ARRAY[${sorted.map((k) => pg.escapeLiteral(k)).join(', ')}]::text[]) AS k ORDER BY k`;
 }
 
 export function contactKeys(c: Pick<InboundContact, 'waId' | 'userId'>): string[] {
@@ -272,4 +280,181 @@ export async function updateTemplateStatus(db: Db, input: { templateId: string |
     [input.templateId, input.name, input.language, input.status, input.reason],
   );
   return (rowCount ?? 0) > 0;
+}
+
+// ---------------------------------------------------------------- batched apply (one statement per step for many messages)
+
+/** One sender identity of a batch (the messages of one person merged; keys never conflict inside it). */
+export interface IdentityInput {
+  waId: string | null;
+  userId: string | null;
+}
+
+/**
+ * The stored contact of each identity (by BSUID first, then wa_id, as findContactByIdentity), in one
+ * statement. Call under lockContactKeys. @returns contact rows by the identity's index
+ */
+export async function findContactsByIdentities(db: Db, identities: IdentityInput[]): Promise<Map<number, ContactRow>> {
+  const found = new Map<number, ContactRow>();
+  if (identities.length === 0) return found;
+  const { rows } = await db.query<ContactRow & { idx: string }>(
+    `SELECT i.idx - 1 AS idx, c.id, c.phone, c.wa_id, c.wa_user_id, c.wa_username, c.name
+     FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS i(wa_id, user_id, idx)
+     CROSS JOIN LATERAL (
+       SELECT ${CONTACT_COLUMNS} FROM contacts c WHERE c.wa_user_id = i.user_id OR c.wa_id = i.wa_id
+       ORDER BY (c.wa_user_id IS NOT DISTINCT FROM i.user_id) DESC LIMIT 1) c`,
+    [identities.map((i) => i.waId), identities.map((i) => i.userId)],
+  );
+  for (const { idx, ...contact } of rows) found.set(Number(idx), contact);
+  return found;
+}
+
+/** A new contact, or what an inbound batch fills in on a stored one (the same rules as upsertContact). */
+export interface ContactWrite {
+  /** null: insert a new contact. */
+  id: string | null;
+  waId: string | null;
+  userId: string | null;
+  username: string | null;
+  profileName: string | null;
+}
+
+/**
+ * Inserts the new contacts and fills in the stored ones, in one statement (call under lockContactKeys).
+ * The CRM's own name is never overwritten. @returns the inserted rows and the rows that changed
+ */
+export async function writeContacts(db: Db, writes: ContactWrite[]): Promise<{ inserted: ContactRow[]; updated: ContactRow[] }> {
+  const inserts = writes.filter((w) => w.id === null);
+  const updates = writes.filter((w) => w.id !== null);
+  if (writes.length === 0) return { inserted: [], updated: [] };
+  const { rows } = await db.query<ContactRow & { kind: 'ins' | 'upd' }>(
+    `WITH ins AS (
+       INSERT INTO contacts (phone, wa_id, wa_user_id, wa_username, name)
+       SELECT w, w, u, un, n FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS t(w, u, un, n, idx) ORDER BY idx
+       RETURNING ${CONTACT_COLUMNS}),
+     upd AS (
+       UPDATE contacts c SET
+         wa_id = CASE WHEN t.w IS NOT NULL AND c.wa_id IS NULL AND NOT EXISTS (SELECT 1 FROM contacts o WHERE o.wa_id = t.w AND o.id <> c.id) THEN t.w ELSE c.wa_id END,
+         phone = coalesce(c.phone, t.w),
+         wa_user_id = CASE WHEN t.u IS NOT NULL AND c.wa_user_id IS NULL AND NOT EXISTS (SELECT 1 FROM contacts o WHERE o.wa_user_id = t.u AND o.id <> c.id) THEN t.u ELSE c.wa_user_id END,
+         wa_username = coalesce(t.un, c.wa_username),
+         name = coalesce(c.name, t.n),
+         updated_at = now()
+       FROM unnest($5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[]) AS t(id, w, u, un, n)
+       WHERE c.id = t.id AND (
+         (t.w IS NOT NULL AND c.wa_id IS NULL) OR (t.u IS NOT NULL AND c.wa_user_id IS NULL)
+         OR (t.un IS NOT NULL AND c.wa_username IS DISTINCT FROM t.un) OR (c.name IS NULL AND t.n IS NOT NULL) OR (c.phone IS NULL AND t.w IS NOT NULL))
+       RETURNING c.id, c.phone, c.wa_id, c.wa_user_id, c.wa_username, c.name)
+     SELECT 'ins' AS kind, * FROM ins UNION ALL SELECT 'upd' AS kind, * FROM upd`,
+    [
+      inserts.map((w) => w.waId), inserts.map((w) => w.userId), inserts.map((w) => w.username), inserts.map((w) => w.profileName),
+      updates.map((w) => w.id), updates.map((w) => w.waId), updates.map((w) => w.userId), updates.map((w) => w.username), updates.map((w) => w.profileName),
+    ],
+  );
+  const strip = ({ kind: _kind, ...row }: ContactRow & { kind: string }) => row;
+  return { inserted: rows.filter((r) => r.kind === 'ins').map(strip), updated: rows.filter((r) => r.kind === 'upd').map(strip) };
+}
+
+/** One new inbound message of a batch, its contact resolved. */
+export interface InboundMessageInput {
+  contactId: string;
+  phoneNumberId: string | null;
+  message: InboundMessage;
+  lead: { source: string; sourceDetails: unknown };
+  /** Fields of the `lead_captured` event when this message creates the contact's lead (leadId, conversationId, messageId added in SQL). */
+  leadEvent: Record<string, unknown>;
+}
+
+export interface RecordedBatch {
+  /** Newly stored messages, in input order (redeliveries are absent). */
+  messages: MessageRow[];
+  /** Each touched conversation after the batch, by id. */
+  conversations: Map<string, ConversationRow>;
+  /** Leads created, by contact id. */
+  leads: Map<string, LeadRow>;
+  /** Wamids of new messages that already had parked (unapplied) status events. */
+  parked: string[];
+}
+
+/**
+ * One statement for a batch of inbound messages (wamids unique within the batch; call under the contacts'
+ * locks): skip wamids already stored, upsert each conversation once counting its new messages (24-hour
+ * window, preview of the latest, unread), insert the messages (created_at in batch order), create the
+ * lead of each contact that has none (from its first new message) with its `lead_captured` event, and
+ * report parked statuses of the new messages.
+ */
+export async function recordInboundMessages(db: Db, inputs: InboundMessageInput[]): Promise<RecordedBatch> {
+  const empty: RecordedBatch = { messages: [], conversations: new Map(), leads: new Map(), parked: [] };
+  if (inputs.length === 0) return empty;
+  const col = <T>(fn: (input: InboundMessageInput, m: InboundMessage) => T) => inputs.map((input) => fn(input, input.message));
+  const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
+  const { rows: [row] } = await db.query<{ messages: Array<Record<string, unknown>>; conversations: Array<Record<string, unknown>>; leads: Array<Record<string, unknown>>; parked: string[] }>(
+    `WITH input AS (
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::text[], $9::boolean[],
+         $10::jsonb[], $11::text[], $12::text[], $13::text[], $14::text[], $15::timestamptz[], $16::timestamptz[], $17::text[], $18::text[], $19::jsonb[], $20::jsonb[])
+         WITH ORDINALITY AS t(contact_id, phone_number_id, wamid, type, text, content, raw, reply_to, forwarded,
+           error, media_id, media_mime, media_sha, media_filename, wa_ts, at, preview, lead_source, lead_details, lead_event, ord)),
+     fresh AS (SELECT i.* FROM input i WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.wa_message_id = i.wamid)),
+     per_conv AS (
+       SELECT DISTINCT ON (contact_id, coalesce(phone_number_id, '')) contact_id, phone_number_id,
+         max(at) OVER w AS last_at, count(*) OVER w AS n, preview
+       FROM fresh WINDOW w AS (PARTITION BY contact_id, coalesce(phone_number_id, ''))
+       ORDER BY contact_id, coalesce(phone_number_id, ''), at DESC, ord DESC),
+     conv AS (
+       INSERT INTO conversations AS c (contact_id, phone_number_id, last_inbound_at, last_message_at, last_message_preview, unread_count)
+       SELECT contact_id, phone_number_id, last_at, last_at, preview, n FROM per_conv ORDER BY contact_id, coalesce(phone_number_id, '')
+       ON CONFLICT (contact_id, (coalesce(phone_number_id, ''))) DO UPDATE SET
+         last_inbound_at = greatest(c.last_inbound_at, EXCLUDED.last_inbound_at),
+         last_message_preview = CASE WHEN c.last_message_at IS NULL OR EXCLUDED.last_message_at >= c.last_message_at
+           THEN EXCLUDED.last_message_preview ELSE c.last_message_preview END,
+         last_message_at = greatest(c.last_message_at, EXCLUDED.last_message_at),
+         unread_count = c.unread_count + EXCLUDED.unread_count, status = 'open', updated_at = now()
+       RETURNING c.id, c.contact_id, c.phone_number_id, c.status, c.last_inbound_at, c.last_message_at, c.last_message_preview, c.unread_count, c.updated_at),
+     msg AS (
+       INSERT INTO messages (conversation_id, contact_id, direction, wa_message_id, type, text, content, raw, reply_to_wa_id, is_forwarded,
+         status, status_rank, error, media_id, media_status, media_mime_type, media_sha256, media_filename, wa_timestamp, created_at)
+       SELECT conv.id, f.contact_id, 'inbound', f.wamid, f.type, f.text, f.content, f.raw, f.reply_to, f.forwarded, 'received', 0, f.error,
+         f.media_id, CASE WHEN f.media_id IS NOT NULL THEN 'pending' END, f.media_mime, f.media_sha, f.media_filename, f.wa_ts,
+         now() + make_interval(secs => f.ord / 1000000.0)
+       FROM fresh f JOIN conv ON conv.contact_id = f.contact_id AND coalesce(conv.phone_number_id, '') = coalesce(f.phone_number_id, '')
+       ORDER BY f.ord
+       ON CONFLICT (wa_message_id) WHERE wa_message_id IS NOT NULL DO NOTHING
+       RETURNING ${MESSAGE_COLUMNS}),
+     firsts AS (
+       SELECT DISTINCT ON (f.contact_id) f.contact_id, f.lead_source, f.lead_details, f.lead_event, msg.id AS message_id, msg.conversation_id
+       FROM fresh f JOIN msg ON msg.wa_message_id = f.wamid ORDER BY f.contact_id, f.ord),
+     lead AS (
+       INSERT INTO leads (contact_id, pipeline_id, source, source_details)
+       SELECT contact_id, (SELECT id FROM pipelines WHERE is_default LIMIT 1), lead_source, lead_details FROM firsts ORDER BY contact_id
+       ON CONFLICT (contact_id) DO NOTHING
+       RETURNING id, contact_id, stage, source, source_details, created_at),
+     captured AS (
+       INSERT INTO domain_events (type, data)
+       SELECT 'lead_captured', f.lead_event || jsonb_build_object('leadId', lead.id, 'contactId', lead.contact_id, 'conversationId', f.conversation_id,
+         'messageId', f.message_id, 'source', lead.source)
+       FROM lead JOIN firsts f ON f.contact_id = lead.contact_id ORDER BY lead.contact_id
+       RETURNING id)
+     SELECT (SELECT coalesce(json_agg(msg), '[]') FROM msg) AS messages,
+       (SELECT coalesce(json_agg(conv), '[]') FROM conv) AS conversations,
+       (SELECT coalesce(json_agg(lead), '[]') FROM lead) AS leads,
+       (SELECT coalesce(array_agg(DISTINCT e.wa_message_id), '{}') FROM message_status_events e
+         WHERE NOT e.applied AND e.wa_message_id IN (SELECT wa_message_id FROM msg)) AS parked`,
+    [
+      col((i) => i.contactId), col((i) => i.phoneNumberId), col((_, m) => m.waMessageId), col((_, m) => m.type), col((_, m) => m.text),
+      col((_, m) => json(m.content)), col((_, m) => json(m.raw)), col((_, m) => m.replyTo?.waMessageId ?? null), col((_, m) => m.forwarded),
+      col((_, m) => json(m.errors)), col((_, m) => m.media?.id ?? null), col((_, m) => m.media?.mimeType ?? null),
+      col((_, m) => m.media?.sha256 ?? null), col((_, m) => m.media?.filename ?? null), col((_, m) => m.timestamp?.toISOString() ?? null),
+      col((_, m) => (m.timestamp ?? new Date()).toISOString()), col((_, m) => (m.text ?? `[${m.type}]`).slice(0, 200)),
+      col((i) => i.lead.source), col((i) => json(i.lead.sourceDetails)), col((i) => JSON.stringify(i.leadEvent)),
+    ],
+  );
+  const order = new Map(inputs.map((input, index) => [input.message.waMessageId, index]));
+  const messages = row.messages
+    .map((m) => ({ ...m, wa_timestamp: toDate(m.wa_timestamp), created_at: toDate(m.created_at) }) as unknown as MessageRow)
+    .sort((a, b) => order.get(a.wa_message_id!)! - order.get(b.wa_message_id!)!);
+  const conversations = new Map(row.conversations.map((c) => [c.id as string, {
+    ...c, last_inbound_at: toDate(c.last_inbound_at), last_message_at: toDate(c.last_message_at), updated_at: toDate(c.updated_at),
+  } as unknown as ConversationRow]));
+  const leads = new Map(row.leads.map((l) => [l.contact_id as string, { ...l, created_at: toDate(l.created_at) } as unknown as LeadRow]));
+  return { messages, conversations, leads, parked: row.parked };
 }

@@ -4,11 +4,14 @@
  * only changes the signature authorises, then apply each client's share of
  * ALL the claimed rows in one tenant transaction (one commit for many
  * deliveries). If that transaction fails, the client's rows are retried one by
- * one so a poison delivery only fails itself. One client's failure never undoes
+ * one so a poison delivery only fails itself (not when its database cannot be
+ * reached: then they all fail at once). One client's failure never undoes
  * or holds up another's: clients that succeeded are remembered per row and
  * skipped when the row is retried.
  */
 import type { AppContext } from '../context.ts';
+import { isDatabaseUnavailable } from '../platform/db/pool.ts';
+import { AppError } from '../platform/errors.ts';
 import { applyClientChanges } from './apply-inbound.ts';
 import { clientRouting } from './client-routing.ts';
 import { failInboxRow, finishInboxRows, withAsyncCommit, type ClaimedInboxRow, type UnroutableChange } from './inbox.repo.ts';
@@ -82,6 +85,11 @@ async function planRow(ctx: AppContext, row: ClaimedInboxRow): Promise<Plan | nu
   return { row, byClient, unroutable, done: new Set(row.done_client_ids.map(String)), failures: [] };
 }
 
+function unreachable(err: unknown): boolean {
+  return (err instanceof AppError && (err.code === 'TENANT_DB_UNAVAILABLE' || err.code === 'NO_TENANT_CONNECTION' || err.code === 'CLIENT_NOT_FOUND'))
+    || isDatabaseUnavailable(err);
+}
+
 function describe(err: unknown): string {
   return (err as Error)?.message ?? String(err);
 }
@@ -93,8 +101,9 @@ async function applyForClient(ctx: AppContext, clientId: string, plans: Plan[]):
     for (const p of plans) p.done.add(clientId);
     return;
   } catch (err) {
-    if (plans.length === 1) {
-      plans[0].failures.push(`client ${clientId}: ${describe(err)}`);
+    // One row, or a database that cannot be reached (retrying row by row would only wait for it again per row).
+    if (plans.length === 1 || unreachable(err)) {
+      for (const p of plans) p.failures.push(`client ${clientId}: ${describe(err)}`);
       return;
     }
   }

@@ -41,12 +41,17 @@ export function createPool(options: CreatePoolOptions): pg.Pool {
 }
 
 /** Runs `fn` in a transaction on one client of `pool`; commits on success, rolls back on error. */
-export async function withTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>, options: { asyncCommit?: boolean } = {}): Promise<T> {
+export async function withTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>, options: {
+  asyncCommit?: boolean;
+  /** SQL without parameters sent in the same round trip as BEGIN (values escaped with pg.escapeLiteral). */
+  prelude?: string;
+} = {}): Promise<T> {
   const client = await pool.connect();
   try {
     // asyncCommit: COMMIT without waiting for the WAL flush (SET LOCAL: this transaction only) — only for
     // writes whose loss in a crash is harmless, never for anything acknowledged to the outside.
-    await client.query(options.asyncCommit ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
+    const begin = options.asyncCommit ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN';
+    await client.query(options.prelude ? `${begin}; ${options.prelude}` : begin);
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
