@@ -5,8 +5,17 @@ declare module 'mailparser' {
     text?: string;
     html?: string | false;
     messageId?: string;
+    from?: AddressObject;
+    to?: AddressObject;
+    replyTo?: AddressObject;
+    bcc?: AddressObject;
+    date?: Date;
     headerLines: Array<{ key: string; line: string }>;
     headers: Map<string, unknown>;
+  }
+  export interface AddressObject {
+    value: Array<{ address?: string; name: string }>;
+    text: string;
   }
   export function simpleParser(source: Buffer | string | NodeJS.ReadableStream): Promise<ParsedMail>;
 }

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 import type { Logger } from '../logger.ts';
+import { buildMime } from './mime.ts';
 import { SmtpAddressPolicy, type SmtpDestination } from './smtp-destination.ts';
 
 export interface SmtpSettings {
@@ -115,16 +116,15 @@ export class Mailer {
    */
   async send(key: string, settings: SmtpSettings, mail: OutgoingMail, maxConnections = 5): Promise<SendResult> {
     const entry = await this.transport(key, settings, maxConnections);
-    const info = await entry.transporter.sendMail(toNodemailer(mail));
+    // The message is built by our lean composer and handed over as finished bytes (see mime.ts).
+    const info = await entry.transporter.sendMail(buildMime(mail));
     entry.lastUsed = Date.now();
-    return { messageId: info.messageId ?? mail.messageId, response: String(info.response ?? '') };
+    return { messageId: mail.messageId, response: String(info.response ?? '') };
   }
 
   /** Builds the raw RFC 5322 message without sending it (the sandbox mail catcher stores it). */
   async render(mail: OutgoingMail): Promise<string> {
-    const transporter = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
-    const info = await transporter.sendMail(toNodemailer(mail));
-    return (info.message as Buffer).toString('utf8');
+    return buildMime(mail).raw.replace(/\r\n/g, '\n');
   }
 
   /**
@@ -182,11 +182,6 @@ export class Mailer {
   }
 }
 
-function toNodemailer(mail: OutgoingMail) {
-  const headers: Record<string, { prepared: true; value: string }> = {};
-  for (const [name, value] of Object.entries(mail.headers ?? {})) headers[name] = { prepared: true, value };
-  return { from: mail.from, to: mail.to, subject: mail.subject, html: mail.html, text: mail.text, replyTo: mail.replyTo, messageId: mail.messageId, headers };
-}
 
 export interface VerifyResult {
   ok: boolean;
