@@ -22,6 +22,12 @@ export async function findOutbound(db: Db, id: string): Promise<OutboundRow | un
   return rows[0];
 }
 
+/** Several messages by id, in one statement (the send worker's batch). */
+export async function findOutboundMany(db: Db, ids: string[]): Promise<Map<string, OutboundRow>> {
+  const { rows } = await db.query<OutboundRow>(`SELECT ${OUTBOUND_COLUMNS} FROM messages WHERE id = ANY($1::uuid[])`, [ids]);
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
 /** A message of this conversation by our id or by its wamid. */
 export async function findConversationMessage(db: Db, conversationId: string, ref: string): Promise<MessageRow | undefined> {
   const byId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref);
@@ -116,6 +122,19 @@ export async function claimSendAttempt(db: Db, id: string, payload: unknown): Pr
   return (rowCount ?? 0) > 0;
 }
 
+/** claimSendAttempt for a batch in one statement. @returns the ids claimed */
+export async function claimSendAttempts(db: Db, claims: Array<{ id: string; payload: unknown }>): Promise<Set<string>> {
+  if (claims.length === 0) return new Set();
+  const { rows } = await db.query<{ id: string }>(
+    `UPDATE messages m SET send_in_flight_at = now(), send_attempts = m.send_attempts + 1, raw = u.u_raw, updated_at = now()
+     FROM unnest($1::uuid[], $2::jsonb[]) AS u(u_id, u_raw)
+     WHERE m.id = u.u_id AND m.status = 'queued' AND m.wa_message_id IS NULL AND m.send_in_flight_at IS NULL
+     RETURNING m.id`,
+    [claims.map((c) => c.id), claims.map((c) => JSON.stringify(c.payload))],
+  );
+  return new Set(rows.map((r) => r.id));
+}
+
 /** Meta answered with an error (so nothing went out): the attempt is over. */
 export async function releaseSendAttempt(db: Db, id: string): Promise<void> {
   await db.query('UPDATE messages SET send_in_flight_at = NULL, updated_at = now() WHERE id = $1', [id]);
@@ -130,6 +149,20 @@ export async function markSent(db: Db, id: string, waMessageId: string): Promise
     [id, waMessageId],
   );
   return rows[0];
+}
+
+/** markSent for a batch in one statement. */
+export async function markSentMany(db: Db, sent: Array<{ id: string; waMessageId: string }>): Promise<OutboundRow[]> {
+  if (sent.length === 0) return [];
+  const columns = OUTBOUND_COLUMNS.split(',').map((c) => `m.${c.trim()}`).join(', ');
+  const { rows } = await db.query<OutboundRow>(
+    `UPDATE messages m SET wa_message_id = u.u_wamid, status = CASE WHEN m.status_rank < 1 THEN 'sent' ELSE m.status END, status_rank = GREATEST(m.status_rank, 1),
+       send_in_flight_at = NULL, sent_at = now(), error = NULL, updated_at = now()
+     FROM unnest($1::uuid[], $2::text[]) AS u(u_id, u_wamid)
+     WHERE m.id = u.u_id AND m.wa_message_id IS NULL RETURNING ${columns}`,
+    [sent.map((s) => s.id), sent.map((s) => s.waMessageId)],
+  );
+  return rows;
 }
 
 export async function markFailed(db: Db, id: string, error: unknown): Promise<OutboundRow | undefined> {

@@ -3,6 +3,8 @@
  * throughput limit, 80 messages/s by default) and one per (number, recipient)
  * pair (Meta's pair rate limit, about one message per 6 s after a short burst).
  * `reserve` takes a token from both and says how long to wait before sending.
+ * The send job paces numbers across instances with `send-pace.ts` (control
+ * database) and uses only `reservePair` from here.
  */
 
 interface Bucket { tokens: number; updated: number }
@@ -32,6 +34,17 @@ export class SendThrottle {
       if (this.pairs.size > 100_000) this.sweep(now);
     }
     return Math.max(numberWait, pairWait);
+  }
+
+  /**
+   * Reserves one send to `recipient` from `phoneNumberId` in the pair bucket only.
+   * @returns milliseconds to wait before sending (0 = now)
+   */
+  reservePair(phoneNumberId: string, recipient: string | undefined, now = Date.now()): number {
+    if (!recipient || this.pairIntervalMs <= 0) return 0;
+    const wait = take(this.pairs, `${phoneNumberId}|${recipient}`, now, this.pairBurst, this.pairIntervalMs);
+    if (this.pairs.size > 100_000) this.sweep(now);
+    return wait;
   }
 
   private sweep(now: number): void {

@@ -24,7 +24,8 @@ export interface GraphSendServer {
   script: ScriptedResponse[];
   /** When true, the template list has one page only (page 2's templates "deleted" at Meta). */
   onlyFirstPage: boolean;
-  requests: Array<{ method: string; path: string; authorization: string | undefined; body: unknown }>;
+  /** Every request, with `at` = Date.now() when its body had been read. */
+  requests: Array<{ method: string; path: string; authorization: string | undefined; body: unknown; at: number }>;
   close(): Promise<void>;
 }
 
@@ -45,7 +46,7 @@ export async function startGraphSendServer(): Promise<GraphSendServer> {
         body = raw ? JSON.parse(raw) : undefined;
       } catch { /* multipart */ }
       const url = new URL(req.url ?? '/', 'http://local');
-      state.requests.push({ method: req.method ?? '', path: url.pathname + url.search, authorization: req.headers.authorization, body });
+      state.requests.push({ method: req.method ?? '', path: url.pathname + url.search, authorization: req.headers.authorization, body, at: Date.now() });
       const reply = (status: number, payload: unknown) => {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(payload));

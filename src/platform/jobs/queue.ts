@@ -25,8 +25,10 @@ export interface JobDefinition<TData extends object, TContext> {
   name: string;
   /** Parallel jobs per process for this queue. */
   concurrency?: number;
-  /** Jobs fetched per poll (handlers still get one job at a time). */
+  /** Jobs fetched per poll by each loop when `batchHandler` is given (default 32); `handler` gets one job at a time. */
   batchSize?: number;
+  /** Per-process overrides of `concurrency` / `batchSize` read from the context (configuration) when the worker starts. */
+  workerOptions?: (context: TContext) => { concurrency?: number; batchSize?: number };
   retry?: Partial<JobRetryPolicy>;
   /**
    * Queue that receives the job when its last attempt failed (thrown or expired: a worker that
@@ -36,6 +38,14 @@ export interface JobDefinition<TData extends object, TContext> {
   /** Runs the job. Throw to retry (until attempts are used up). */
   handler: (data: TData, context: TContext, job: Job<TData>, attempt: AttemptInfo) => Promise<unknown>;
   /**
+   * Optional: runs a whole fetched batch (up to `batchSize` jobs) in one call, so the handler can
+   * share round trips between jobs; the queue then fetches and settles the batch in one statement
+   * each. Resolve with one outcome per job, in order: `ok: false` retries that job alone (and calls
+   * `onFailed` on its last attempt), exactly like a throw from `handler`. `handler` stays the
+   * definition of one job (tests, direct calls).
+   */
+  batchHandler?: (jobs: Array<{ data: TData; job: Job<TData>; attempt: AttemptInfo }>, context: TContext) => Promise<BatchOutcome[]>;
+  /**
    * pg-boss queue policy; `stately` with a `singletonKey` per enqueue keeps at most one queued and
    * one active job per key (a debounced per-tenant worker). Fixed when the queue is first created.
    */
@@ -43,6 +53,9 @@ export interface JobDefinition<TData extends object, TContext> {
   /** Called once when the last attempt failed. */
   onFailed?: (data: TData, context: TContext, error: unknown) => Promise<void>;
 }
+
+/** What a `batchHandler` says about one job of its batch. */
+export type BatchOutcome = { ok: true; output?: unknown } | { ok: false; error: unknown };
 
 /** Which attempt a handler is running. */
 export interface AttemptInfo {
@@ -242,9 +255,10 @@ export class JobQueue<TContext> {
   }
 
   private async work(definition: JobDefinition<any, TContext>): Promise<void> {
+    if (definition.batchHandler) return this.workBatches(definition);
     const retry = this.retryOf(definition);
     const workerId = await this.boss.work(definition.name, {
-      localConcurrency: definition.concurrency ?? this.settings.concurrency,
+      localConcurrency: definition.workerOptions?.(this.context!).concurrency ?? definition.concurrency ?? this.settings.concurrency,
       batchSize: 1,
       includeMetadata: true,
       pollingIntervalSeconds: 2,
@@ -268,6 +282,51 @@ export class JobQueue<TContext> {
           setImmediate(() => this.wake(definition.name));
         }
       }
+    });
+    const loops = this.boss.getWipData().filter((w) => w.workId === workerId).map((w) => w.id);
+    this.workerIds.set(definition.name, loops.length ? loops : [workerId]);
+  }
+
+  /**
+   * A definition with `batchHandler`: each loop fetches up to `batchSize` jobs in one statement,
+   * runs them in one call, and pg-boss settles the outcomes in one statement per kind (completed,
+   * failed) — not two round trips per job.
+   */
+  private async workBatches(definition: JobDefinition<any, TContext>): Promise<void> {
+    const retry = this.retryOf(definition);
+    const batchHandler = definition.batchHandler!;
+    const overrides = definition.workerOptions?.(this.context!) ?? {};
+    const workerId = await this.boss.work(definition.name, {
+      localConcurrency: overrides.concurrency ?? definition.concurrency ?? this.settings.concurrency,
+      batchSize: overrides.batchSize ?? definition.batchSize ?? 32,
+      includeMetadata: true,
+      perJobResults: true,
+      pollingIntervalSeconds: 2,
+      notifyPollingIntervalSeconds: 10,
+      burstWhenReadyExceeds: 1,
+      burstWhenBatchFull: true,
+    }, async (jobs) => {
+      const items = jobs.map((job) => {
+        const limit = (job as { retryLimit?: number }).retryLimit ?? retry.attempts - 1;
+        return { data: job.data, job, attempt: { number: job.retryCount + 1, isLast: job.retryCount >= limit } };
+      });
+      let outcomes: BatchOutcome[];
+      try {
+        outcomes = await batchHandler(items, this.context!);
+      } catch (err) {
+        outcomes = items.map(() => ({ ok: false, error: err }));
+      } finally {
+        // As in work(): a partial fetch puts the loop to sleep; more may be ready (a backlog, retries).
+        setImmediate(() => this.wake(definition.name));
+      }
+      return Promise.all(items.map(async ({ job, data, attempt }, i) => {
+        const outcome = outcomes[i] ?? { ok: false, error: new Error('the batch handler returned no outcome for this job') };
+        if (outcome.ok) return { id: job.id, status: 'completed' as const, output: outcome.output ?? null };
+        const err = outcome.error;
+        this.logger.warn({ job: definition.name, id: job.id, attempt: attempt.number, err: (err as Error)?.message }, attempt.isLast ? 'job failed for good' : 'job attempt failed; will retry');
+        if (attempt.isLast && definition.onFailed) await definition.onFailed(data, this.context!, err).catch(() => {});
+        return { id: job.id, status: 'failed' as const, output: { message: (err as Error)?.message ?? String(err) } };
+      }));
     });
     const loops = this.boss.getWipData().filter((w) => w.workId === workerId).map((w) => w.id);
     this.workerIds.set(definition.name, loops.length ? loops : [workerId]);
