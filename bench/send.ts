@@ -9,10 +9,18 @@
  * 202 to the simulator receiving the Graph request. Status webhooks are off
  * (they are the inbound benchmark's load); the per-number token bucket is
  * raised (it would cap one number at 80/s). BENCH_SENDS, BENCH_CONCURRENCY tune it.
+ *
+ * Also counted: SQL statements per send (every statement through node-postgres,
+ * API, job, pg-boss and simulator together, with the most frequent ones), and
+ * two ceilings measured in the same run: `barePgBoss` (one pg-boss send per job
+ * from CONCURRENCY senders, a worker fetching 64 at a time and completing them
+ * in one statement: the queue hop alone) and `bareGraphPost` (CONCURRENCY loops
+ * POSTing the same template send straight to the simulator: the Graph hop alone).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import pino from 'pino';
 import { boot } from '../src/boot.ts';
 import { parseConfig } from '../src/config.ts';
@@ -36,6 +44,19 @@ const booted = await boot({ config, logger: pino({ level: process.env.BENCH_LOG 
 const server = await startRoles(booted, ['api', 'worker'], { port: 0, host: '127.0.0.1' });
 const { ctx } = booted;
 const app = server.app!;
+
+// Every statement of the process (tenant pools, control pool, pg-boss, simulator) goes through Client#query.
+const statements = new Map<string, number>();
+let counting = false;
+const clientQuery = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+(pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown }).query = function (this: pg.Client, ...args: unknown[]) {
+  if (counting) {
+    const first = args[0] as string | { text?: string } | undefined;
+    const text = (typeof first === 'string' ? first : first?.text ?? '?').replace(/\s+/g, ' ').trim().slice(0, 70);
+    statements.set(text, (statements.get(text) ?? 0) + 1);
+  }
+  return clientQuery.apply(this, args);
+};
 
 function pct(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -109,7 +130,54 @@ try {
   apiTimes.length = 0;
   jobTimes.length = 0;
   const before = simulator.requests;
+  statements.clear();
+  counting = true;
   const elapsed = await run(SENDS, 1000);
+  counting = false;
+  const sqlTotal = [...statements.values()].reduce((a, b) => a + b, 0);
+  const topStatements = [...statements].sort((a, b) => b[1] - a[1]).slice(0, 14).map(([sql, count]) => ({ perSend: Math.round((count / SENDS) * 100) / 100, sql }));
+
+  // Ceiling 1: the queue hop alone (one pg-boss send per job, batched fetch + bulk complete).
+  const boss = ctx.queue.boss;
+  await boss.createQueue('bench.bare').catch(() => {});
+  const bareJobs = SENDS;
+  const bareStart = performance.now();
+  let sentJobs = 0;
+  let doneJobs = 0;
+  const producers = Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (sentJobs < bareJobs) {
+      sentJobs++;
+      await boss.send('bench.bare', { n: sentJobs });
+    }
+  }));
+  const consumers = Promise.all(Array.from({ length: 4 }, async () => {
+    while (doneJobs < bareJobs) {
+      const jobs = await boss.fetch('bench.bare', { batchSize: 64 });
+      if (!jobs.length) {
+        await new Promise((r) => setTimeout(r, 2));
+        continue;
+      }
+      await boss.complete('bench.bare', jobs.map((j) => j.id));
+      doneJobs += jobs.length;
+    }
+  }));
+  await Promise.all([producers, consumers]);
+  const barePgBossPerSecond = Math.round(bareJobs / ((performance.now() - bareStart) / 1000));
+
+  // Ceiling 2: the Graph hop alone (POSTs straight to the simulator, which records each one).
+  const phoneNumberId = (await (await import('../src/whatsapp/graph-client.ts')).resolveGraphTarget(ctx, client.id)).phoneNumberId;
+  const graphBody = JSON.stringify({ messaging_product: 'whatsapp', to: '15550000001', type: 'template', template: { name: 'appointment_reminder', language: { code: 'en_US' }, components: [{ type: 'body', parameters: ['a', 'b', 'c', 'd'].map((text) => ({ type: 'text', text })) }] } });
+  let posted = 0;
+  const postStart = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (posted < SENDS) {
+      posted++;
+      const res = await fetch(`${simulator.url}/v26.0/${phoneNumberId}/messages`, { method: 'POST', headers: { authorization: 'Bearer sandbox-token', 'content-type': 'application/json' }, body: graphBody });
+      if (res.status !== 200) throw new Error(`simulator answered ${res.status}: ${await res.text()}`);
+      await res.arrayBuffer();
+    }
+  }));
+  const bareGraphPostPerSecond = Math.round(SENDS / ((performance.now() - postStart) / 1000));
   const { rows: [counts] } = await db.query<{ sent: number; failed: number }>(
     `SELECT count(*) FILTER (WHERE status = 'sent')::int AS sent, count(*) FILTER (WHERE status = 'failed')::int AS failed FROM messages WHERE direction = 'outbound'`,
   );
@@ -126,6 +194,8 @@ try {
     job: { p50: pct(jobTimes, 0.5), p95: pct(jobTimes, 0.95) },
     pickup: { p50: pct(pickups, 0.5), p95: pct(pickups, 0.95), target: 'p95 <= 100' },
     sent: counts.sent, failed: counts.failed,
+    sqlPerSend: Math.round((sqlTotal / SENDS) * 100) / 100, topStatements,
+    ceilings: { barePgBossPerSecond, bareGraphPostPerSecond },
   })}\n`);
 } finally {
   await server.stop();
