@@ -27,6 +27,8 @@ const dataDir = mkdtempSync(path.join(tmpdir(), 'ecodrix-bench-apply-'));
 const config = parseConfig({
   NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent', CORE_API_TOKEN: 'bench-admin-token-0123456789abcdef',
   ENCRYPTION_KEY: '66'.repeat(32), META_APP_SECRET: SECRET, WHATSAPP_MODE: 'live', TENANT_AUTO_PROVISION: 'true', TENANT_POOL_MAX: '8',
+  // Pass-through knobs for experiments (e.g. WHATSAPP_INBOX_BATCH); defaults otherwise.
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('WHATSAPP_INBOX_'))),
 });
 const booted = await boot({ config, logger: pino({ level: 'silent' }) });
 const server = await startRoles(booted, ['api', 'worker'], { port: 0, host: '127.0.0.1' });

@@ -1,8 +1,9 @@
 /**
  * Applies the changes routed to one client (the share of every row of a
  * claimed inbox batch) in one tenant transaction, idempotently, in a few
- * set-based statements whatever the batch size: contact locks with BEGIN,
- * contacts found (and inserted / filled in) for all senders at once, then one
+ * set-based statements whatever the batch size: contact locks and the
+ * senders' contacts read with BEGIN (one round trip), new ones inserted and
+ * known ones filled in with one statement, then one
  * statement for conversations, messages (once per wamid), leads and their
  * `lead_captured` events, reactions, value-level errors, template status, and
  * statuses in two (recorded once per (wamid, status); forward only; parked when
@@ -10,13 +11,14 @@
  * changes) or whose senders' ids conflict are applied message by message.
  * After commit: realtime events, domain-event dispatch, media downloads.
  */
+import type pg from 'pg';
 import type { AppContext } from '../context.ts';
 import { enqueueMediaDownload } from '../media/index.ts';
 import { withTransaction, type Db } from '../platform/db/pool.ts';
 import { recordDomainEvent, type RealtimeEvent } from '../platform/events.ts';
 import { tenantDbById } from '../tenants/index.ts';
 import {
-  contactKeys, findContactByIdentity, findContactsByIdentities, findLeadByContact, insertWhatsappError, lockContactKeysSql,
+  contactKeys, contactsByIdentity, findContactByIdentity, findContactsByIdentitiesSql, findLeadByContact, insertWhatsappError, lockContactKeysSql,
   recordInboundMessage, recordInboundMessages, rekeyContact, setReaction, updateTemplateStatus, upsertContact, writeContacts,
   type ContactRow, type ContactWrite, type InboundMessageInput, type LeadRow,
 } from './inbound.repo.ts';
@@ -254,9 +256,9 @@ function planBatch(changes: InboundChange[]): BatchPlan | null {
 }
 
 /** The set-based apply of one client's share of a batch (the contact locks are already held). */
-async function applyBatch(tx: Db, clientId: string, plan: BatchPlan, fx: Effects): Promise<void> {
-  // Contacts: one lookup for every sender, then one statement inserting the new and filling in the known.
-  const found = await findContactsByIdentities(tx, plan.senders);
+async function applyBatch(tx: Db, clientId: string, plan: BatchPlan, lookup: pg.QueryResult | undefined, fx: Effects): Promise<void> {
+  // Contacts: every sender looked up (in the BEGIN round trip), then one statement inserting the new and filling in the known.
+  const found = contactsByIdentity((lookup?.rows ?? []) as Parameters<typeof contactsByIdentity>[0]);
   const contactOf = new Array<ContactRow>(plan.senders.length);
   const created = new Set<number>();
   const inserts: Array<{ write: ContactWrite; senders: number[] }> = [];
@@ -370,13 +372,15 @@ async function applyBatch(tx: Db, clientId: string, plan: BatchPlan, fx: Effects
 export async function applyClientChanges(ctx: AppContext, clientId: string, changes: InboundChange[]): Promise<ApplyResult> {
   const db = await tenantDbById(ctx, clientId);
   const plan = planBatch(changes);
-  const prelude = lockContactKeysSql(keysOf(changes));
+  // The contact locks (sorted: concurrent transactions never wait on each other in a cycle) and the senders'
+  // contacts, read under those locks, in the BEGIN round trip.
+  const lock = lockContactKeysSql(keysOf(changes));
+  const prelude = plan && lock && plan.senders.length > 0 ? `${lock}; ${findContactsByIdentitiesSql(plan.senders)}` : lock;
   let fx: Effects;
   for (let attempt = 1; ; attempt++) {
     fx = { events: [], media: [], domainEvents: 0, messagesCreated: 0, statusesRecorded: 0 };
     try {
-      // All contact locks first, in one sorted batch sent with BEGIN: concurrent transactions never wait on each other in a cycle.
-      await withTransaction(db, (tx) => (plan ? applyBatch(tx, clientId, plan, fx) : applySequential(tx, clientId, changes, fx)), { prelude });
+      await withTransaction(db, (tx, started) => (plan ? applyBatch(tx, clientId, plan, plan.senders.length > 0 ? started : undefined, fx) : applySequential(tx, clientId, changes, fx)), { prelude });
       break;
     } catch (err) {
       // Deadlock / serialization / a concurrent insert of the same key: the next attempt sees the winner's row.

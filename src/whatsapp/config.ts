@@ -31,7 +31,7 @@ export function readWhatsappConfig(env: EnvReader) {
     sandboxFailureRate: env.str('SANDBOX_FAILURE_RATE', { default: '0', doc: 'Simulator: fraction (0..1) of sends that end with a failed 131026 status instead of delivered.' }),
     sandboxStatusWebhooks: env.bool('SANDBOX_STATUS_WEBHOOKS', { default: true, doc: 'Simulator: deliver status webhooks (turn off for send benchmarks).' }),
     inboxConsumerLoops: env.int('WHATSAPP_INBOX_LOOPS', { default: 4, min: 1, max: 64, doc: 'Inbox consumer loops per worker process (each claims rows with SKIP LOCKED).' }),
-    inboxBatchSize: env.int('WHATSAPP_INBOX_BATCH', { default: 16, min: 1, max: 500, doc: 'Inbox rows one consumer loop claims and processes in parallel.' }),
+    inboxBatchSize: env.int('WHATSAPP_INBOX_BATCH', { default: 64, min: 1, max: 500, doc: 'Inbox rows one consumer loop claims at once; each client\'s share is applied in one transaction of a few statements.' }),
     inboxMaxAttempts: env.int('WHATSAPP_INBOX_MAX_ATTEMPTS', { default: 8, min: 1, max: 100, doc: 'Attempts before a failing webhook delivery is dead-lettered (then: ecodrix webhooks replay).' }),
     inboxRetryBaseMs: env.int('WHATSAPP_INBOX_RETRY_BASE_MS', { default: 2000, min: 1, max: 3_600_000, doc: 'First retry delay of a failing webhook delivery; doubles per attempt (with jitter, capped at 10 min).' }),
     inboxLeaseSeconds: env.int('WHATSAPP_INBOX_LEASE_SECONDS', { default: 15, min: 3, max: 3600, doc: 'Lease of a claimed inbox row, renewed every third of it while it is worked on: rows of a killed or disconnected consumer are retried after at most this long.' }),

@@ -267,9 +267,9 @@ test('a tenant\'s share of a batch costs the same statements for 2 messages as f
   try {
     const small = await count(2, '1');
     const large = await count(40, '2');
-    // BEGIN with the contact locks, find contacts, insert contacts, messages + conversations + leads, statuses (none), COMMIT.
+    // BEGIN with the contact locks and the contact lookup, insert contacts, messages + conversations + leads, COMMIT.
     assert.equal(large, small);
-    assert.ok(small <= 5, `statements per tenant transaction: ${small}`);
+    assert.ok(small <= 4, `round trips per tenant transaction: ${small}`);
   } finally {
     proto.query = original;
   }

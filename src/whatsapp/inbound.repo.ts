@@ -290,21 +290,25 @@ export interface IdentityInput {
   userId: string | null;
 }
 
+const literal = (value: string | null) => (value === null ? 'NULL' : pg.escapeLiteral(value));
+
 /**
- * The stored contact of each identity (by BSUID first, then wa_id, as findContactByIdentity), in one
- * statement. Call under lockContactKeys. @returns contact rows by the identity's index
+ * SQL (values as escaped literals, to run in the BEGIN round trip after lockContactKeysSql) finding the
+ * stored contact of each identity, by BSUID first, then wa_id (as findContactByIdentity). Read its rows
+ * with contactsByIdentity.
  */
-export async function findContactsByIdentities(db: Db, identities: IdentityInput[]): Promise<Map<number, ContactRow>> {
-  const found = new Map<number, ContactRow>();
-  if (identities.length === 0) return found;
-  const { rows } = await db.query<ContactRow & { idx: string }>(
-    `SELECT i.idx - 1 AS idx, c.id, c.phone, c.wa_id, c.wa_user_id, c.wa_username, c.name
-     FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS i(wa_id, user_id, idx)
+export function findContactsByIdentitiesSql(identities: IdentityInput[]): string {
+  return `SELECT i.idx - 1 AS idx, c.id, c.phone, c.wa_id, c.wa_user_id, c.wa_username, c.name
+     FROM unnest(ARRAY[${identities.map((i) => literal(i.waId)).join(', ')}]::text[],
+                 ARRAY[${identities.map((i) => literal(i.userId)).join(', ')}]::text[]) WITH ORDINALITY AS i(wa_id, user_id, idx)
      CROSS JOIN LATERAL (
        SELECT ${CONTACT_COLUMNS} FROM contacts c WHERE c.wa_user_id = i.user_id OR c.wa_id = i.wa_id
-       ORDER BY (c.wa_user_id IS NOT DISTINCT FROM i.user_id) DESC LIMIT 1) c`,
-    [identities.map((i) => i.waId), identities.map((i) => i.userId)],
-  );
+       ORDER BY (c.wa_user_id IS NOT DISTINCT FROM i.user_id) DESC LIMIT 1) c`;
+}
+
+/** The rows of findContactsByIdentitiesSql: contact by the identity's index. */
+export function contactsByIdentity(rows: Array<ContactRow & { idx: string | number }>): Map<number, ContactRow> {
+  const found = new Map<number, ContactRow>();
   for (const { idx, ...contact } of rows) found.set(Number(idx), contact);
   return found;
 }

@@ -41,9 +41,12 @@ export function createPool(options: CreatePoolOptions): pg.Pool {
 }
 
 /** Runs `fn` in a transaction on one client of `pool`; commits on success, rolls back on error. */
-export async function withTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>, options: {
+export async function withTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient, prelude?: pg.QueryResult) => Promise<T>, options: {
   asyncCommit?: boolean;
-  /** SQL without parameters sent in the same round trip as BEGIN (values escaped with pg.escapeLiteral). */
+  /**
+   * SQL without parameters (values escaped with pg.escapeLiteral) sent in the same round trip as BEGIN;
+   * `fn` receives the result of its last statement.
+   */
   prelude?: string;
 } = {}): Promise<T> {
   const client = await pool.connect();
@@ -51,8 +54,8 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) 
     // asyncCommit: COMMIT without waiting for the WAL flush (SET LOCAL: this transaction only) — only for
     // writes whose loss in a crash is harmless, never for anything acknowledged to the outside.
     const begin = options.asyncCommit ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN';
-    await client.query(options.prelude ? `${begin}; ${options.prelude}` : begin);
-    const result = await fn(client);
+    const started = await client.query(options.prelude ? `${begin}; ${options.prelude}` : begin) as pg.QueryResult | pg.QueryResult[];
+    const result = await fn(client, options.prelude && Array.isArray(started) ? started.at(-1) : undefined);
     await client.query('COMMIT');
     return result;
   } catch (err) {
