@@ -2,7 +2,8 @@
  * Two server processes against the same control database: webhooks delivered
  * to either (and redelivered to both) are stored once, and a dashboard
  * connected to instance B receives every event for messages that arrived
- * through instance A. Then A restarts gracefully under load with nothing lost.
+ * through instance A. Then A restarts gracefully under a stream of webhooks and
+ * trigger calls, and every acknowledged one is processed exactly once.
  * Each cron slot runs once across both instances; failed authentications
  * counted on one instance are refused on the other.
  */
@@ -16,6 +17,7 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { createPool, withDatabase } from '../../src/platform/db/pool.ts';
 import { createTestDatabase, testServerUrl, TEST_ADMIN_TOKEN, TEST_BLIND_INDEX_KEY, TEST_ENCRYPTION_KEY } from '../harness.ts';
 import { startServerProcess, type ServerProcess } from '../support/server-process.ts';
+import { startReceiver, type Receiver } from '../../src/workflows/test-support/receiver.ts';
 
 const APP_SECRET = 'instances-test-meta-app-secret';
 const PHONE_NUMBER_ID = '100000000000777';
@@ -27,10 +29,12 @@ let a: ServerProcess | undefined;
 let b: ServerProcess | undefined;
 let socket: Socket | undefined;
 let env: Record<string, string>;
+let rx: Receiver | undefined;
 
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'ecodrix-instances-'));
   database = await createTestDatabase('inst');
+  rx = await startReceiver();
   env = {
     NODE_ENV: 'test',
     DATABASE_URL: withDatabase(testServerUrl(), database),
@@ -42,12 +46,16 @@ before(async () => {
     TENANT_AUTO_PROVISION: 'true',
     REALTIME_ADAPTER: 'postgres',
     DATA_DIR: path.join(dir, 'data'),
+    SSRF_ALLOW_HOSTS: '127.0.0.1',
+    // Cron passes every 2 s instead of 30 s: slots are seen sooner and the instances race harder.
+    JOB_CRON_PASS_SECONDS: '2',
   };
   [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
 });
 after(async () => {
   socket?.disconnect();
   await Promise.all([a?.stop('SIGKILL'), b?.stop('SIGKILL')]);
+  await rx?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -75,6 +83,20 @@ async function deliverUntilAcked(url: () => string, id: string, from: string, te
   throw new Error(`${id} never acknowledged`);
 }
 
+/** Fires a trigger (retried, like a caller whose request failed, under the same idempotency key) until accepted. */
+async function triggerUntilAcked(url: () => string, headers: Record<string, string>, i: number): Promise<void> {
+  const body = JSON.stringify({ trigger: 'product_purchased', phone: '15552008888', variables: [`restart-${i}`], idempotencyKey: `restart-${i}` });
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    try {
+      const res = await fetch(`${url()}/api/saas/workflows/trigger`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(5000) });
+      await res.arrayBuffer();
+      if (res.status === 202) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
+  }
+  throw new Error(`trigger ${i} never accepted`);
+}
+
 async function waitFor(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -87,6 +109,13 @@ test('webhooks through either instance are stored once and reach a dashboard on 
   const admin = { 'x-core-api-key': TEST_ADMIN_TOKEN, 'content-type': 'application/json' };
   const created = await (await fetch(`${a!.url}/api/clients`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'Two Instances Clinic', email: 'two@example.com' }) })).json() as { id: string; clientCode: string; apiKey: string };
   assert.equal((await fetch(`${b!.url}/api/clients/${created.clientCode}/secrets`, { method: 'POST', headers: admin, body: JSON.stringify({ whatsappPhoneNumberId: PHONE_NUMBER_ID }) })).status, 200);
+  const tenantHeaders = { 'x-api-key': created.apiKey, 'x-client-code': created.clientCode };
+  // An automation whose webhook action reaches the loopback receiver: one POST per processed trigger.
+  const automation = await fetch(`${b!.url}/api/crm/automations`, {
+    method: 'POST', headers: { ...tenantHeaders, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Order hook', trigger: 'product_purchased', triggerConfig: {}, actions: [{ type: 'webhook', delayMinutes: 0, config: { url: `${rx!.url}/order` } }] }),
+  });
+  assert.equal(automation.status, 201, await automation.text());
 
   const seen = new Map<string, number>();
   socket = connect(b!.url, { auth: { clientCode: created.clientCode, apiKey: created.apiKey }, transports: ['websocket'], reconnection: false });
@@ -118,21 +147,44 @@ test('webhooks through either instance are stored once and reach a dashboard on 
     assert.equal(await count(), N, 'each message stored once');
     assert.ok([...seen.values()].every((n) => n === 1), 'each event delivered once');
 
-    // A restarts gracefully (SIGTERM) while webhooks keep arriving for it; nothing is lost.
+    // A restarts gracefully (SIGTERM) while webhooks keep arriving for it and trigger calls keep
+    // arriving for both (workflow jobs run on both workers); every acknowledged item is processed once.
     const port = a!.port;
+    const urlOfA = () => `http://127.0.0.1:${port}`;
     let next = N;
-    const sending = Promise.all(Array.from({ length: 4 }, async () => {
-      while (next < N + 40) {
-        const i = next++;
-        await deliverUntilAcked(() => `http://127.0.0.1:${port}`, `wamid.instances-${i}`, '15552009999', `during restart ${i}`);
-      }
-    }));
-    await new Promise((r) => setTimeout(r, 200));
+    const TRIGGERS = 30;
+    let nextTrigger = 0;
+    const sending = Promise.all([
+      ...Array.from({ length: 4 }, async () => {
+        while (next < N + 40) {
+          const i = next++;
+          await deliverUntilAcked(urlOfA, `wamid.instances-${i}`, '15552009999', `during restart ${i}`);
+        }
+      }),
+      ...Array.from({ length: 2 }, async () => {
+        while (nextTrigger < TRIGGERS) {
+          const i = nextTrigger++;
+          await triggerUntilAcked(i % 2 === 0 ? urlOfA : () => b!.url, tenantHeaders, i);
+        }
+      }),
+    ]);
+    await waitFor(() => next > N + 2 && nextTrigger > 2, 'the stream under way');
     assert.equal(await a!.stop('SIGTERM'), 0, 'graceful exit');
     a = await startServerProcess(env, { port });
     await sending;
     await waitFor(async () => (await count()) >= N + 40, 'messages sent during the restart stored');
     assert.equal(await count(), N + 40);
+    const jobs = async () => (await tenant.query<{ status: string; n: number }>(
+      "SELECT status, count(*)::int AS n FROM workflow_jobs WHERE variables->>0 LIKE 'restart-%' GROUP BY status")).rows;
+    await waitFor(async () => (await jobs()).some((r) => r.status === 'completed' && r.n >= TRIGGERS), `${TRIGGERS} triggered workflow jobs completed`, 60_000);
+    assert.deepEqual(await jobs(), [{ status: 'completed', n: TRIGGERS }], 'one job per accepted trigger, all completed');
+    const delivered = new Map<string, number>();
+    for (const request of rx!.requests) {
+      const tag = (JSON.parse(request.body) as { variables: string[] }).variables[0];
+      delivered.set(tag, (delivered.get(tag) ?? 0) + 1);
+    }
+    assert.equal(delivered.size, TRIGGERS, 'every accepted trigger reached the receiver');
+    assert.deepEqual([...delivered].filter(([, n]) => n !== 1), [], 'each exactly once');
   } finally {
     await tenant.end();
   }

@@ -98,6 +98,8 @@ export interface QueueSettings {
   heartbeatSeconds: number;
   /** How often expired and heartbeat-less jobs are looked for. */
   superviseSeconds: number;
+  /** How often cron processes evaluate schedules (pg-boss cronMonitorIntervalSeconds, 1-45). */
+  cronPassSeconds: number;
 }
 
 /** Turns a deterministic key into the UUID pg-boss uses as job id. */
@@ -139,6 +141,10 @@ export class JobQueue<TContext> {
       monitorIntervalSeconds: options.settings.superviseSeconds,
       // Backlog stats every 2 s: workers use them to keep fetching while jobs wait (burst below).
       queueCacheIntervalSeconds: 2,
+      // Schedules: one pass per interval across all instances, each occurrence filed once per 60 s slot;
+      // the due occurrences are forwarded to their queues by a poll at most 5 s apart.
+      cronMonitorIntervalSeconds: options.settings.cronPassSeconds,
+      cronWorkerIntervalSeconds: Math.min(5, options.settings.cronPassSeconds),
       application_name: 'ecodrix-queue',
       connectionTimeoutMillis: 5000,
     });
