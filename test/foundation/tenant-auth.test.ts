@@ -90,6 +90,30 @@ describe('failure rate limiting', () => {
       const adminBlocked = await limited.app.inject({ method: 'GET', url: '/api/clients', headers: limited.adminHeaders, remoteAddress: '10.9.9.9' });
       assert.equal(adminBlocked.statusCode, 429);
       assert.ok(adminBlocked.headers['retry-after']);
+      // Counters live in the shared control table; a huge client-code header is counted under a hash.
+      const huge = await limited.app.inject({ method: 'GET', url: '/api/saas/cors', headers: { 'x-client-code': 'x'.repeat(8000), 'x-api-key': c.apiKey }, remoteAddress: '10.7.7.7' });
+      assert.equal(huge.statusCode, 404);
+      const { rows } = await limited.ctx.controlDb.query<{ key: string; count: number }>("SELECT key, count FROM auth_failures WHERE key LIKE 'ip:10.7.7.7%' OR key LIKE 'sha256:%' OR key = 'ip:10.9.9.9' ORDER BY key");
+      assert.deepEqual(rows.map((r) => [r.key.startsWith('sha256:') ? 'sha256:…' : r.key, r.count]), [['ip:10.7.7.7', 1], ['ip:10.9.9.9', 3], ['sha256:…', 1]]);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('counts a failure first seen by another process (shared counters): over the limit is 429 at once', async () => {
+    const limited = await startTestApp({ env: { AUTH_FAILURE_LIMIT: '3', AUTH_FAILURE_WINDOW_SECONDS: '60' } });
+    try {
+      // As another instance would have left it: the address already at the limit.
+      await limited.ctx.controlDb.query("INSERT INTO auth_failures (key, count, reset_at) VALUES ('ip:10.4.4.4', 3, now() + interval '30 seconds')");
+      const first = await limited.app.inject({ method: 'GET', url: '/api/clients', headers: { 'x-core-api-key': 'nope' }, remoteAddress: '10.4.4.4' });
+      assert.equal(first.statusCode, 429, 'this process had seen no failure from the address');
+      const retryAfter = Number(first.headers['retry-after']);
+      assert.ok(retryAfter > 0 && retryAfter <= 30, `retry-after ${retryAfter} from the shared window`);
+      // An expired window starts over.
+      await limited.ctx.controlDb.query("INSERT INTO auth_failures (key, count, reset_at) VALUES ('ip:10.5.5.5', 50, now() - interval '1 second')");
+      assert.equal((await limited.app.inject({ method: 'GET', url: '/api/clients', headers: { 'x-core-api-key': 'nope' }, remoteAddress: '10.5.5.5' })).statusCode, 401);
+      const { rows } = await limited.ctx.controlDb.query<{ count: number }>("SELECT count FROM auth_failures WHERE key = 'ip:10.5.5.5'");
+      assert.equal(rows[0].count, 1);
     } finally {
       await limited.close();
     }
