@@ -2,9 +2,10 @@
 import type { AppContext } from './context.ts';
 import type { DomainEventSubscriber } from './platform/events.ts';
 import { automationsSubscriber } from './workflows/index.ts';
-import { scoreOnEventSubscriber } from './crm/index.ts';
+import { appointmentMeetingSubscriber, scoreOnEventSubscriber } from './crm/index.ts';
 
 export const domainEventSubscribers: DomainEventSubscriber<AppContext>[] = [
   automationsSubscriber,
   scoreOnEventSubscriber,
+  appointmentMeetingSubscriber,
 ];

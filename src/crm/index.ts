@@ -5,6 +5,7 @@ export { nightlyScoringJob, enqueueScoreRecalculations } from './scoring/nightly
 export { recalculateClientScoresJob } from './scoring/recalculate-client-scores.job.ts';
 export { recalculateClientScores } from './scoring/recalculate-client.ts';
 export { scoreOnEventSubscriber } from './scoring/score-on-event.ts';
+export { appointmentMeetingSubscriber } from './appointments/meeting-settled.ts';
 export { checkFirstContactSlaJob } from './sla/check-first-contact-sla.job.ts';
 export { scheduleAppointmentRemindersJob } from './appointments/schedule-appointment-reminders.job.ts';
 export { rescoreRecentActivityJob } from './scoring/rescore-recent-activity.job.ts';

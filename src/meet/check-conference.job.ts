@@ -1,7 +1,8 @@
 /**
  * Background re-check of a Meet conference that was still `pending` when the
  * API call stopped waiting: read the event until it is ready (job retries with
- * backoff), then store the link and tell the dashboards (`meet.updated`). A `failure`
+ * backoff), then store the link (`storeConference`: `meeting.ready` domain event, which puts
+ * the link on the appointment, and `meet.updated` to the dashboards). A `failure`
  * is asked for again once with a new requestId (stored, so it happens only once).
  */
 import { randomUUID } from 'node:crypto';
@@ -10,7 +11,7 @@ import { defineJob } from '../platform/jobs/queue.ts';
 import { tenantDbById } from '../tenants/index.ts';
 import { providerOf } from './meeting-provider.ts';
 import { findMeetingByEventId, updateConference } from './meetings.repo.ts';
-import { presentMeeting } from './present-meeting.ts';
+import { storeConference } from './settle-conference.ts';
 
 export interface CheckConferenceData { clientId: string; eventId: string }
 
@@ -29,15 +30,13 @@ export const checkConferenceJob = defineJob<CheckConferenceData, AppContext>({
       state = await provider.retryConference(data.eventId, requestId);
     }
     if (state.status === 'pending') throw new Error('Meet conference still pending');
-    const updated = await updateConference(db, data.eventId, state);
-    ctx.realtime.publish({ clientId: data.clientId, event: 'meet.updated', payload: presentMeeting(updated) });
+    await storeConference(ctx, db, data.clientId, data.eventId, state);
     return { status: state.status };
   },
   async onFailed(data, ctx) {
     const db = await tenantDbById(ctx, data.clientId);
     const row = await findMeetingByEventId(db, data.eventId);
     if (!row || row.status !== 'pending') return;
-    const updated = await updateConference(db, data.eventId, { status: 'failed', meetUrl: null, meetingCode: null, htmlLink: null });
-    ctx.realtime.publish({ clientId: data.clientId, event: 'meet.updated', payload: presentMeeting(updated) });
+    await storeConference(ctx, db, data.clientId, data.eventId, { status: 'failed', meetUrl: null, meetingCode: null, htmlLink: null });
   },
 });

@@ -6,6 +6,8 @@ import type { RealtimeEvent } from '../platform/events.ts';
 import { tenantDbById } from '../tenants/index.ts';
 import { checkConferenceJob } from './check-conference.job.ts';
 import { createMeetAction } from './create-meet.action.ts';
+import { startReceiver } from '../workflows/test-support/receiver.ts';
+import { appointmentMeetingSubscriber } from '../crm/index.ts';
 
 let h: TestApp;
 let google: GoogleServer;
@@ -28,7 +30,7 @@ async function connect(client: TestClient, code: string, grant: { refreshToken: 
 
 before(async () => {
   google = await startGoogleServer();
-  h = await startTestApp({ env: google.env });
+  h = await startTestApp({ env: { ...google.env, SSRF_ALLOW_HOSTS: '127.0.0.1' } });
   const original = h.ctx.realtime;
   h.ctx.realtime = { publish: (e) => { published.push(e); original.publish(e); } };
   a = await h.createClient('Meet Clinic A');
@@ -294,6 +296,77 @@ test('booking an appointment with meet: true stores a Meet link on it; without a
   assert.equal(bookedB.statusCode, 201, bookedB.body);
   assert.equal(bookedB.json().meetingUrl, null);
   assert.equal(bookedB.json().meet.error.code, 'GOOGLE_NOT_CONNECTED');
+});
+
+test('a conference that settles after the booking gave up waiting: the appointment gets the link, the held-back confirmation and the reminders carry the code', async () => {
+  const rx = await startReceiver();
+  const automations: string[] = [];
+  try {
+    for (const trigger of ['appointment_confirmed', 'appointment_reminder']) {
+      const r = await h.app.inject({ method: 'POST', url: '/api/crm/automations', headers: a.headers, payload: { name: `late link ${trigger}`, trigger, actions: [{ type: 'webhook', config: { url: `${rx.url}/${trigger}` } }] } });
+      assert.equal(r.statusCode, 201, r.body);
+      automations.push(r.json().id);
+    }
+    const contact = (await h.app.inject({ method: 'POST', url: '/api/crm/contacts', headers: a.headers, payload: { name: 'Late Link', phone: '+91 98765 41111', email: 'late@example.com' } })).json();
+    const start = Date.now() + 96 * 3_600_000;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    google.pendingReads = 5; // longer than the three reads the booking call waits for
+    const booked = await h.app.inject({ method: 'POST', url: '/api/crm/appointments', headers: a.headers, payload: { contactId: contact.id, title: 'Late link', startsAt: iso(start), endsAt: iso(start + 1_800_000), meet: true } });
+    google.pendingReads = 0;
+    assert.equal(booked.statusCode, 201, booked.body);
+    const appointmentId = booked.json().id as string;
+    assert.equal(booked.json().meetingUrl, null);
+    assert.equal(booked.json().meet.status, 'pending');
+    const eventId = booked.json().meet.eventId as string;
+
+    const db = await tenantDbById(h.ctx, a.id);
+    const jobsOf = async () => (await db.query<{ trigger: string; status: string; variables: string[] }>('SELECT trigger, status, variables FROM workflow_jobs WHERE module_id = $1', [appointmentId])).rows;
+    assert.deepEqual((await jobsOf()).map((j) => j.trigger), ['appointment_reminder'], 'the confirmation waits for the link; the reminder is scheduled');
+    assert.equal((await jobsOf())[0].variables[3], '', 'no code yet');
+
+    // The background job (run here instead of waiting for its first delay) reads until Google is done.
+    let settled = false;
+    for (let i = 0; i < 5 && !settled; i++) {
+      settled = await checkConferenceJob.handler({ clientId: a.id, eventId }, h.ctx, {} as never, { number: i + 1, isLast: false }).then(() => true, () => false);
+    }
+    assert.ok(settled, 'the conference settled');
+    const meetUrl = google.events.get(eventId)!.event.hangoutLink as string;
+    const code = /[a-z]{3}-[a-z]{4}-[a-z]{3}$/.exec(meetUrl)![0];
+
+    await waitFor(() => published.some((e) => e.event === 'appointment.updated' && (e.payload as { id: string; meetingUrl: string | null }).id === appointmentId && (e.payload as { meetingUrl: string | null }).meetingUrl === meetUrl), 'appointment.updated with the link');
+    const shown = (await h.app.inject({ method: 'GET', url: `/api/crm/appointments/${appointmentId}`, headers: a.headers })).json();
+    assert.equal(shown.meetingUrl, meetUrl);
+    await waitFor(() => rx.requests.some((q) => q.path === '/appointment_confirmed'), 'the held-back confirmation');
+    const confirmation = JSON.parse(rx.requests.find((q) => q.path === '/appointment_confirmed')!.body);
+    assert.equal(confirmation.variables[3], code, 'the confirmation carries the meeting code');
+    assert.equal(confirmation.metadata.moduleId, appointmentId);
+    const reminder = (await jobsOf()).find((j) => j.trigger === 'appointment_reminder')!;
+    assert.equal(reminder.status, 'pending');
+    assert.equal(reminder.variables[3], code, 'the pending reminder now carries the code');
+    const { rows: events } = await db.query(`SELECT type, data FROM domain_events WHERE type = 'meeting.ready' AND data->>'eventId' = $1`, [eventId]);
+    assert.equal(events.length, 1);
+    assert.equal(events[0].data.appointmentId, appointmentId);
+    assert.equal(events[0].data.meetUrl, meetUrl);
+    // Dispatching the event again (delivery is at-least-once) schedules and sends nothing twice.
+    await appointmentMeetingSubscriber.handler(h.ctx, { clientId: a.id, event: { id: Number(events[0].id), type: 'meeting.ready', data: events[0].data, createdAt: new Date() } });
+    assert.equal((await jobsOf()).filter((j) => j.trigger === 'appointment_confirmed').length, 1);
+
+    // A conference that never comes: the confirmation still goes out, without a code.
+    google.pendingReads = 50;
+    const failing = await h.app.inject({ method: 'POST', url: '/api/crm/appointments', headers: a.headers, payload: { contactId: contact.id, title: 'No link', startsAt: iso(start + 86_400_000), endsAt: iso(start + 86_400_000 + 1_800_000), meet: true } });
+    google.pendingReads = 0;
+    assert.equal(failing.json().meet.status, 'pending');
+    await checkConferenceJob.onFailed!({ clientId: a.id, eventId: failing.json().meet.eventId }, h.ctx, {} as never);
+    await waitFor(() => rx.requests.filter((q) => q.path === '/appointment_confirmed').length === 2, 'the confirmation without a link');
+    const plain = JSON.parse(rx.requests.filter((q) => q.path === '/appointment_confirmed')[1].body);
+    assert.equal(plain.metadata.moduleId, failing.json().id);
+    assert.equal(plain.variables[3], '');
+    assert.equal((await h.app.inject({ method: 'GET', url: `/api/crm/appointments/${failing.json().id}`, headers: a.headers })).json().meetingUrl, null);
+    assert.equal(rx.requests.filter((q) => q.path === '/appointment_confirmed').length, 2, 'one confirmation per appointment');
+  } finally {
+    for (const id of automations) await h.app.inject({ method: 'DELETE', url: `/api/crm/automations/${id}`, headers: a.headers });
+    await rx.close();
+  }
 });
 
 test('a rejected access token (401) is refreshed once and the call retried; the new token is cached', async () => {

@@ -1,5 +1,5 @@
 /** The workflows domain: trigger API, definitions, job history, callbacks, domain-event dispatch. Other domains import from here only. */
-export { triggerWorkflows, type TriggerInput, type TriggerResult, type TriggeredJob } from './trigger-workflows.ts';
+export { triggerWorkflows, refreshModuleVariables, type TriggerInput, type TriggerResult, type TriggeredJob } from './trigger-workflows.ts';
 export { TRIGGER_EVENTS, isTriggerEvent, type TriggerEvent } from './triggers.ts';
 export type { ActionDefinition, ActionInput, ActionResult } from './actions/registry.ts';
 export { runWorkflowActionJob } from './run-workflow-action.job.ts';

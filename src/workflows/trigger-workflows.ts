@@ -22,7 +22,7 @@ import { jobIdForKey } from '../platform/jobs/queue.ts';
 import { tenantDbById } from '../tenants/index.ts';
 import { enqueueStep, publishJob, queueJobIdFor, RUN_ACTION_QUEUE } from './run-workflow-action.job.ts';
 import type { TriggerEvent } from './triggers.ts';
-import { findJobsByIds, insertJob, pendingJobsForModule, updateSchedule, type NewWorkflowJob, type WorkflowJobRow } from './workflow-jobs.repo.ts';
+import { findJobsByIds, insertJob, pendingJobsForModule, setPendingVariables, updateSchedule, type NewWorkflowJob, type WorkflowJobRow } from './workflow-jobs.repo.ts';
 import { actionsOf, activeForTrigger, type WorkflowRow } from './workflows.repo.ts';
 
 export interface TriggerInput {
@@ -132,6 +132,17 @@ async function changeModuleJobs(ctx: AppContext, clientId: string, moduleId: str
   for (const row of toEnqueue) await enqueueStep(ctx, clientId, row);
   for (const row of await findJobsByIds(db, changed.ids)) publishJob(ctx, clientId, row);
   return changed.count;
+}
+
+/**
+ * Gives the not-yet-run jobs of a module new trigger variables (an appointment's reminders learn
+ * its Meet code once Google finished the conference). @returns how many jobs changed
+ */
+export async function refreshModuleVariables(ctx: AppContext, clientId: string, moduleId: string, variables: string[]): Promise<number> {
+  const db = await tenantDbById(ctx, clientId);
+  const rows = await setPendingVariables(db, moduleId, variables);
+  for (const row of rows) publishJob(ctx, clientId, row);
+  return rows.length;
 }
 
 export async function triggerWorkflows(ctx: AppContext, input: TriggerInput): Promise<TriggerResult> {

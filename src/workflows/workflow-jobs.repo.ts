@@ -100,6 +100,15 @@ export async function pendingJobsForModule(db: Db, moduleId: string): Promise<Wo
   return rows;
 }
 
+/** Replaces the trigger variables of a module's pending jobs (e.g. a Meet code known only later). @returns the rows changed */
+export async function setPendingVariables(db: Db, moduleId: string, variables: string[]): Promise<WorkflowJobRow[]> {
+  const { rows } = await db.query<WorkflowJobRow>(
+    `UPDATE workflow_jobs SET variables = $2, updated_at = now() WHERE module_id = $1 AND status = 'pending' AND variables <> $2 RETURNING *`,
+    [moduleId, JSON.stringify(variables)],
+  );
+  return rows;
+}
+
 export async function updateSchedule(db: Db, id: string, fields: { runAt: Date; baseTime: Date | null; status: WorkflowJobStatus; generation: number; queueJobId: string | null }): Promise<void> {
   await db.query(
     `UPDATE workflow_jobs SET run_at = $2, base_time = $3, status = $4, generation = $5, queue_job_id = $6,

@@ -5,6 +5,8 @@ export interface AppointmentRow {
   id: string; contact_id: string; lead_id: string | null; title: string; starts_at: Date; ends_at: Date; timezone: string;
   status: string; location: string | null; meeting_url: string | null; reminder_offsets: number[];
   reminders_scheduled: Record<string, string>; notes: string | null; created_at: Date; updated_at: Date;
+  /** The confirmation waits for a Meet link still being created (see meeting-settled.ts). */
+  confirmation_awaits_meet?: boolean;
   contact_name?: string | null; contact_phone?: string | null;
 }
 

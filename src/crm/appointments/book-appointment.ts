@@ -2,6 +2,9 @@
  * Books an appointment for a contact, records an activity and an
  * `appointment.booked` domain event, then (after commit) fires
  * `appointment_confirmed` for confirmed bookings and schedules the reminders.
+ * With `meet: true` the confirmation carries the Meet code; when Google is still creating the
+ * conference after the bounded wait, the confirmation is held back and sent by the
+ * `meeting.ready` / `meeting.failed` subscriber (`meeting-settled.ts`), which also stores the link.
  */
 import type pg from 'pg';
 import type { AppContext } from '../../context.ts';
@@ -54,7 +57,7 @@ export async function bookAppointment(ctx: AppContext, pool: pg.Pool, clientId: 
     return { ...created, contact_email: contacts[0].email };
   });
   ctx.domainEvents.recorded(clientId);
-  let meet: { error: { code: string; message: string } } | undefined;
+  let meet: { error: { code: string; message: string } } | { status: 'pending'; eventId: string; message: string } | undefined;
   if (input.meet) {
     try {
       const meeting = await createMeetingForAppointment(ctx, {
@@ -64,6 +67,12 @@ export async function bookAppointment(ctx: AppContext, pool: pg.Pool, clientId: 
       if (meeting.meetUrl) {
         await pool.query('UPDATE appointments SET meeting_url = $2, updated_at = now() WHERE id = $1', [row.id, meeting.meetUrl]);
         row.meeting_url = meeting.meetUrl;
+      } else if (meeting.status === 'pending') {
+        if (row.status === 'confirmed') await pool.query('UPDATE appointments SET confirmation_awaits_meet = true WHERE id = $1', [row.id]);
+        meet = {
+          status: 'pending', eventId: meeting.eventId,
+          message: 'Google is still creating the Meet conference: the link is stored on the appointment (appointment.updated) and the confirmation sent once it exists',
+        };
       }
     } catch (err) {
       // The appointment stands; the caller sees why there is no link (e.g. GOOGLE_NOT_CONNECTED).
@@ -72,7 +81,8 @@ export async function bookAppointment(ctx: AppContext, pool: pg.Pool, clientId: 
       ctx.logger.warn({ clientId, appointmentId: row.id, err: e.message }, 'could not create the appointment\'s Meet link');
     }
   }
-  if (row.status === 'confirmed') await fireAppointmentTrigger(ctx, clientId, row, 'appointment_confirmed');
+  // A confirmation waiting for its Meet link is fired by the meeting-settled subscriber.
+  if (row.status === 'confirmed' && !(meet && 'status' in meet)) await fireAppointmentTrigger(ctx, clientId, row, 'appointment_confirmed');
   await scheduleReminders(ctx, pool, clientId, row);
   const view = presentAppointment((await findAppointment(pool, row.id))!);
   ctx.realtime.publish({ clientId, event: 'appointment.created', payload: view });
