@@ -431,6 +431,8 @@ describe('admin job routes', () => {
     }, { what: 'retried job completed' });
     assert.equal(done.attempts, 4);
     rx.respond = prev;
+    // The row is completed inside the handler; the queue marks its job completed just after.
+    await waitFor(async () => (await admin('GET', `/api/admin/jobs/${queueId}`)).body.state === 'completed', { what: 'queue job completed' });
     assert.equal((await admin('POST', `/api/admin/jobs/${queueId}/cancel`)).status, 409);
 
     const later = new Date(Date.now() + 3600_000).toISOString();
