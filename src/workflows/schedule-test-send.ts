@@ -30,8 +30,10 @@ export async function scheduleTestSend(ctx: AppContext, input: { clientCode: str
     baseTime: null, offsetMinutes: 0, runAt, status: 'pending', queueJobId: queueJobIdFor(client.id, { id, generation: 0 }),
     callbackUrl: null, callbackMetadata: null,
   });
+  // Read before enqueueing: the job as scheduled (a worker may claim it the moment it is queued).
+  const scheduled = presentJob((await findJob(db, id))!);
   await enqueueStep(ctx, client.id, { id, generation: 0, run_at: runAt });
-  return { clientId: client.id, job: presentJob((await findJob(db, id))!) };
+  return { clientId: client.id, job: scheduled };
 }
 
 /** The job as the watcher sees it. */
