@@ -41,33 +41,50 @@ export interface RecalculateResult {
   lastLeadId: string | null;
 }
 
+/** The decay factor of a signal at `at` (1 without a time): `0.5^(age / half-life)`. */
+const DECAY = (at: string) => `power(0.5::float8, GREATEST(extract(epoch FROM ($1::timestamptz - ${at})), 0) / 86400.0 / st.half_life_days::float8)`;
+/** Signals counted: those up to `now` (and those without a time). */
+const DUE = (at: string) => `(${at} IS NULL OR ${at} <= $1::timestamptz)`;
+
+/**
+ * Per lead and signal: how many (`n`) and the sum of their decay factors (`d`). The WhatsApp
+ * signals come from one pass over the batch's messages aggregated per lead (a message may
+ * yield several signals); the others are rows of (lead, signal, at) aggregated the same way.
+ */
 async function signalSql(db: Db): Promise<string> {
-  const parts = [
-    // One pass over the batch's messages yields every WhatsApp signal (a row may yield several).
-    `SELECT x.lead_id, sg.signal, sg.at FROM (
-       SELECT t.id AS lead_id, m.direction, m.type, m.status, m.created_at, m.updated_at,
-              lag(m.direction) OVER w AS prev_direction, lag(m.created_at) OVER w AS prev_at
-         FROM target t JOIN messages m ON m.contact_id = t.contact_id
-       WINDOW w AS (PARTITION BY m.contact_id ORDER BY m.created_at, m.id)) x
-     CROSS JOIN settings st
-     CROSS JOIN LATERAL (VALUES
-       (CASE WHEN x.direction = 'inbound' THEN 'message_inbound' END, x.created_at),
-       (CASE WHEN x.direction = 'inbound' AND x.type IN ('button', 'interactive') THEN 'button_click' END, x.created_at),
-       (CASE WHEN x.direction = 'outbound' AND x.status IN ('read', 'played') THEN 'message_read' END, x.updated_at),
-       (CASE WHEN x.direction = 'inbound' AND x.prev_direction = 'outbound'
-              AND x.created_at - x.prev_at <= make_interval(mins => st.fast_reply_minutes) THEN 'reply_fast' END, x.created_at)
-     ) AS sg(signal, at)
-     WHERE sg.signal IS NOT NULL`,
-    `SELECT t.id, 'from_ad', t.created_at FROM target t WHERE t.source = 'whatsapp_ad'`,
+  const messageSignals: Array<[string, string, string]> = [
+    ['message_inbound', `x.direction = 'inbound'`, 'x.created_at'],
+    ['button_click', `x.direction = 'inbound' AND x.type IN ('button', 'interactive')`, 'x.created_at'],
+    ['message_read', `x.direction = 'outbound' AND x.status IN ('read', 'played')`, 'x.updated_at'],
+    ['reply_fast', `x.direction = 'inbound' AND x.prev_direction = 'outbound' AND x.created_at - x.prev_at <= make_interval(mins => st.fast_reply_minutes)`, 'x.created_at'],
+  ];
+  const other = [
+    `SELECT t.id AS lead_id, 'from_ad' AS signal, t.created_at AS at FROM target t WHERE t.source = 'whatsapp_ad'`,
     `SELECT t.id, 'appointment_' || CASE a.status WHEN 'no_show' THEN 'no_show' ELSE a.status END, a.updated_at
        FROM target t JOIN appointments a ON a.contact_id = t.contact_id AND a.status IN ('confirmed', 'attended', 'no_show')`,
     `SELECT s.lead_id, s.signal, s.occurred_at FROM lead_signals s JOIN target t ON t.id = s.lead_id`,
   ];
   if (await hasTable(db, 'email_recipients')) {
-    parts.push(`SELECT t.id, 'email_open', r.opened_at FROM target t JOIN email_recipients r ON r.email = t.email_lower WHERE r.opened_at IS NOT NULL`);
-    parts.push(`SELECT t.id, 'email_click', r.clicked_at FROM target t JOIN email_recipients r ON r.email = t.email_lower WHERE r.clicked_at IS NOT NULL`);
+    other.push(`SELECT t.id, 'email_open', r.opened_at FROM target t JOIN email_recipients r ON r.email = t.email_lower WHERE r.opened_at IS NOT NULL`);
+    other.push(`SELECT t.id, 'email_click', r.clicked_at FROM target t JOIN email_recipients r ON r.email = t.email_lower WHERE r.clicked_at IS NOT NULL`);
   }
-  return parts.join('\n UNION ALL ');
+  return `
+    SELECT mg.lead_id, v.signal, v.n, v.d FROM (
+      SELECT x.lead_id,
+             ${messageSignals.map(([, when, at], i) => `count(*) FILTER (WHERE ${when} AND ${DUE(at)}) AS n${i}, sum(${DECAY(at)}) FILTER (WHERE ${when} AND ${DUE(at)}) AS d${i}`).join(',\n             ')}
+        FROM (SELECT t.id AS lead_id, m.direction, m.type, m.status, m.created_at, m.updated_at,
+                     lag(m.direction) OVER w AS prev_direction, lag(m.created_at) OVER w AS prev_at
+                FROM target t JOIN messages m ON m.contact_id = t.contact_id
+              WINDOW w AS (PARTITION BY m.contact_id ORDER BY m.created_at, m.id)) x
+        CROSS JOIN settings st
+       GROUP BY x.lead_id) mg
+     CROSS JOIN LATERAL (VALUES ${messageSignals.map(([signal], i) => `('${signal}', mg.n${i}, mg.d${i})`).join(', ')}) AS v(signal, n, d)
+     WHERE v.n > 0
+    UNION ALL
+    SELECT o.lead_id, o.signal, count(*), sum(${DECAY('o.at')})
+      FROM (${other.join('\n      UNION ALL ')}) o CROSS JOIN settings st
+     WHERE ${DUE('o.at')}
+     GROUP BY 1, 2`;
 }
 
 /** Field value of a fit rule as jsonb. */
@@ -112,12 +129,10 @@ export async function recalculateScores(db: Db, target: ScoreTarget, options: Re
        FOR UPDATE OF l),
     rules AS MATERIALIZED (SELECT * FROM scoring_rules WHERE is_active),
     signals AS (${await signalSql(db)}),
+    -- points × the sum of decay factors (or × the count when the rule does not decay)
     event_points AS (
-      SELECT sg.lead_id, r.key, r.group_key, r.max_points, count(*) AS n,
-             sum(r.points * CASE WHEN r.decays THEN power(0.5::float8, GREATEST(extract(epoch FROM ($1::timestamptz - sg.at)), 0) / 86400.0 / st.half_life_days::float8) ELSE 1 END) AS pts
-        FROM signals sg JOIN rules r ON r.signal = sg.signal CROSS JOIN settings st
-       WHERE sg.at IS NULL OR sg.at <= $1::timestamptz
-       GROUP BY 1, 2, 3, 4),
+      SELECT sg.lead_id, r.key, r.group_key, r.max_points, sg.n, r.points * CASE WHEN r.decays THEN sg.d ELSE sg.n END AS pts
+        FROM signals sg JOIN rules r ON r.signal = sg.signal),
     fit_points AS (
       SELECT t.id AS lead_id, r.key, r.group_key, r.max_points, 1::bigint AS n, r.points::float8 AS pts
         FROM target t JOIN rules r ON r.signal = 'fit'
@@ -132,17 +147,18 @@ export async function recalculateScores(db: Db, target: ScoreTarget, options: Re
                      CASE WHEN max_points IS NULL THEN pts ELSE GREATEST(LEAST(pts, max_points::float8), -max_points::float8) END AS pts
                 FROM (SELECT * FROM event_points UNION ALL SELECT * FROM fit_points) e) u
         JOIN scoring_groups g ON g.key = u.group_key),
+    -- The breakdown is assembled as JSON text and parsed once per lead (much cheaper than jsonb_agg of jsonb_build_object).
     per_lead AS (
       SELECT lead_id,
              sum(CASE WHEN gi = 1 THEN CASE WHEN cap IS NULL THEN group_raw ELSE LEAST(group_raw, cap::float8) END END) AS total,
-             jsonb_agg(jsonb_build_object('rule', key, 'group', group_key, 'count', n, 'points', round(pts::numeric, 1)) ORDER BY pts DESC, key) AS rules,
-             jsonb_agg(jsonb_build_object('group', group_key, 'points', round(group_raw::numeric, 1), 'cap', cap,
-                       'counted', round((CASE WHEN cap IS NULL THEN group_raw ELSE LEAST(group_raw, cap::float8) END)::numeric, 1)) ORDER BY group_key)
+             string_agg(format('{"rule":%s,"group":%s,"count":%s,"points":%s}', to_json(key), to_json(group_key), n, round(pts::numeric, 1)), ',' ORDER BY pts DESC, key) AS rules,
+             string_agg(format('{"group":%s,"points":%s,"cap":%s,"counted":%s}', to_json(group_key), round(group_raw::numeric, 1), coalesce(cap::text, 'null'),
+                               round((CASE WHEN cap IS NULL THEN group_raw ELSE LEAST(group_raw, cap::float8) END)::numeric, 1)), ',' ORDER BY group_key)
                FILTER (WHERE gi = 1) AS groups
         FROM rule_points GROUP BY lead_id),
     totals AS (
       SELECT t.id, t.previous, GREATEST(0, round(coalesce(p.total, 0)))::int AS score,
-             jsonb_build_object('rules', coalesce(p.rules, '[]'::jsonb), 'groups', coalesce(p.groups, '[]'::jsonb)) AS breakdown
+             ('{"rules":[' || coalesce(p.rules, '') || '],"groups":[' || coalesce(p.groups, '') || ']}')::jsonb AS breakdown
         FROM target t LEFT JOIN per_lead p ON p.lead_id = t.id),
     updated AS (
       UPDATE leads l SET score = t.score, score_breakdown = t.breakdown, score_updated_at = $1::timestamptz

@@ -203,3 +203,53 @@ test('scores follow WhatsApp activity through the activity sweep', async () => {
   const second = await rescoreRecentActivity(h.ctx, db, a.id, { now: new Date(later.getTime() + 60_000) });
   assert.equal(second.rescored, 0);
 });
+
+test('the "why" breakdown: every rule and group with counts, decayed points, caps and order', async () => {
+  await call(a, 'PATCH', '/api/crm/scoring/settings', { halfLifeDays: 10 });
+  // A second rule on the purchase signal, in a group without a cap.
+  await db.query(`INSERT INTO scoring_groups (key, name, cap) VALUES ('extra', 'Extra', NULL)`);
+  await db.query(`INSERT INTO scoring_rules (key, name, group_key, signal, points, position) VALUES ('custom_buy', 'Bought (extra)', 'extra', 'purchase', 7, 99)`);
+  try {
+    const lead = await newLead({ name: 'Why Lead', email: 'why@example.com' });
+    const tenDaysAgo = new Date(NOW.getTime() - 10 * DAY);
+    // from_ad does not decay (but, like every signal, counts only once it happened).
+    await db.query(`UPDATE leads SET source = 'whatsapp_ad', created_at = $2 WHERE id = $1`, [lead.id, tenDaysAgo]);
+    await messages(lead.contactId, [
+      { direction: 'inbound', at: new Date(tenDaysAgo.getTime() - 3_600_000) },
+      { direction: 'outbound', at: tenDaysAgo, status: 'read' },
+      { direction: 'inbound', at: NOW },
+      { direction: 'inbound', at: new Date(NOW.getTime() + DAY) }, // after "now": not counted
+    ]);
+    await db.query(`INSERT INTO lead_signals (lead_id, signal, occurred_at) VALUES ($1, 'purchase', $2)`, [lead.id, tenDaysAgo]);
+    const s = await score(lead.id);
+    // 12.5 + 10 + 5 + 4.5 + 3.5 + 0.5 = 36
+    assert.equal(s.score, 36);
+    assert.deepEqual(s.score_breakdown, {
+      rules: [
+        { rule: 'purchase', group: 'conversion', count: 1, points: 12.5 },
+        { rule: 'from_ad', group: 'source', count: 1, points: 10 },
+        { rule: 'has_email', group: 'fit', count: 1, points: 5 },
+        { rule: 'inbound_message', group: 'engagement', count: 2, points: 4.5 },
+        { rule: 'custom_buy', group: 'extra', count: 1, points: 3.5 },
+        { rule: 'read_receipt', group: 'engagement', count: 1, points: 0.5 },
+      ],
+      groups: [
+        { group: 'conversion', points: 12.5, cap: 40, counted: 12.5 },
+        { group: 'engagement', points: 5, cap: 40, counted: 5 },
+        { group: 'extra', points: 3.5, cap: null, counted: 3.5 },
+        { group: 'fit', points: 5, cap: 20, counted: 5 },
+        { group: 'source', points: 10, cap: 15, counted: 10 },
+      ],
+    });
+    const why = (await call(a, 'GET', `/api/crm/leads/${lead.id}/score`)).json();
+    assert.equal(why.score, 36);
+    assert.deepEqual(why.rules, s.score_breakdown.rules);
+    assert.deepEqual(why.groups, s.score_breakdown.groups);
+    // A lead without any signal or fit scores 0 with an empty breakdown.
+    const empty = await newLead({ name: 'Nobody' });
+    assert.deepEqual(await score(empty.id), { score: 0, score_breakdown: { rules: [], groups: [] } });
+  } finally {
+    await db.query(`DELETE FROM scoring_rules WHERE key = 'custom_buy'`);
+    await db.query(`DELETE FROM scoring_groups WHERE key = 'extra'`);
+  }
+});
