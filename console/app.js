@@ -109,7 +109,7 @@ async function section(title, loader) {
       const content = await loader();
       body.replaceChildren(content);
     } catch (err) {
-      body.replaceChildren(h('p', { class: 'error' }, err.status === 404 ? 'Not available on this server yet.' : `Could not load: ${err.message}`));
+      body.replaceChildren(h('p', { class: 'error', role: 'alert' }, err.status === 404 ? 'Not available on this server yet.' : `Could not load: ${err.message}`));
     }
   })();
   return card;
@@ -214,41 +214,43 @@ async function clientDetailPage(code) {
   return out;
 }
 
+const JOB_COLUMNS = ['queue', 'state', 'attempts', 'maxAttempts', 'createdAt', 'startedAt', 'id'];
+
 async function queuesPage() {
   return h('div', {},
     await section('Queues', async () => {
       const data = await api('GET', '/api/admin/jobs/stats');
-      const items = itemsOf(data).length ? itemsOf(data) : Object.entries(data || {}).map(([queue, counts]) => ({ queue, ...(typeof counts === 'object' ? counts : { count: counts }) }));
-      return table(items);
+      const stuck = data.stuck || 0;
+      return h('div', {},
+        h('p', { class: stuck ? 'error' : 'muted', role: stuck ? 'alert' : undefined }, stuck ? `${stuck} job(s) stuck (active for more than 10 minutes) — see below.` : 'No stuck jobs.'),
+        table(itemsOf(data), ['name', 'created', 'retry', 'active', 'failed', 'completed', 'cancelled'], undefined, 'Jobs by queue and state', 'No queues.'));
     }),
-    await section('Failed jobs', async () => {
-      const data = await api('GET', '/api/admin/jobs?state=failed');
-      return table(itemsOf(data), undefined, (job) => jobActions(job));
-    }),
-    await section('Stuck jobs (active past their lease)', async () => {
-      const data = await api('GET', '/api/admin/jobs/stuck');
-      return table(itemsOf(data), undefined, (job) => jobActions(job));
-    }));
+    await section('Failed jobs', async () => table(itemsOf(await api('GET', '/api/admin/jobs?state=failed&limit=50')), JOB_COLUMNS, (job) => jobActions(job), 'Failed jobs', 'No failed jobs.')),
+    await section('Stuck jobs (active past their lease)', async () => table(itemsOf(await api('GET', '/api/admin/jobs/stuck')), JOB_COLUMNS, (job) => jobActions(job), 'Stuck jobs', 'No stuck jobs.')));
 }
 
 function jobActions(job) {
   const id = job.id;
-  const queue = job.queue || job.name;
-  const dialog = h('section', { class: 'card' }, h('h2', {}, `Job ${id}`), h('pre', {}, JSON.stringify(job, null, 2)),
-    h('div', { class: 'row' },
-      h('button', { onclick: async () => { try { await api('POST', `/api/admin/jobs/${encodeURIComponent(id)}/retry`, { queue }); flash('Job re-queued.'); } catch (err) { flash(err.message, true); } } }, 'Retry'),
-      h('button', { class: 'danger', onclick: async () => { if (!confirm('Kill this job permanently?')) return; try { await api('POST', `/api/admin/jobs/${encodeURIComponent(id)}/kill`, { queue }); flash('Job killed.'); } catch (err) { flash(err.message, true); } } }, 'Kill')));
+  const dialog = h('section', { class: 'card', 'aria-label': `Job ${id}` },
+    h('div', { class: 'campaign-head' }, h('h2', {}, `Job ${id} (${job.queue}, ${job.state})`), h('button', { type: 'button', class: 'secondary', onclick: () => dialog.remove() }, 'Close')),
+    h('pre', {}, JSON.stringify(job, null, 2)),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', onclick: async () => { try { await api('POST', `/api/admin/jobs/${encodeURIComponent(id)}/retry`); flash('Job re-queued.'); render(); } catch (err) { flash(err.message, true); } } }, 'Retry'),
+      h('button', { type: 'button', class: 'danger', onclick: async () => { if (!confirm('Kill this job permanently?')) return; try { await api('POST', `/api/admin/jobs/${encodeURIComponent(id)}/kill`); flash('Job killed.'); render(); } catch (err) { flash(err.message, true); } } }, 'Kill')));
   document.getElementById('main').prepend(dialog);
+  dialog.scrollIntoView({ block: 'start' });
 }
 
 async function webhooksPage() {
   const states = ['unroutable', 'dead', 'pending', 'done'];
   return h('div', {}, ...(await Promise.all(states.map((state) => section(`Webhook inbox: ${state}`, async () => {
-    const data = await api('GET', `/api/admin/webhooks?state=${state}`);
-    return table(itemsOf(data), undefined, state === 'done' ? undefined : async (row) => {
+    const data = await api('GET', `/api/admin/webhooks?state=${state}&limit=50`);
+    const rows = itemsOf(data).map((w) => ({ ...w, clients: (w.clientIds || []).join(', ') }));
+    // Pending rows are still being processed; the others can be replayed.
+    return table(rows, ['id', 'receivedAt', 'attempts', 'lastError', 'clients', 'size', 'processedAt'], state === 'pending' ? undefined : async (row) => {
       if (!confirm(`Replay webhook ${row.id}?`)) return;
-      try { await api('POST', `/api/admin/webhooks/${encodeURIComponent(row.id)}/replay`); flash('Replayed.'); render(); } catch (err) { flash(err.message, true); }
-    });
+      try { const r = await api('POST', `/api/admin/webhooks/${encodeURIComponent(row.id)}/replay`); flash(`Replayed ${r.id}: ${r.previousState} → ${r.state}.`); render(); } catch (err) { flash(err.message, true); }
+    }, `Webhooks ${state}`, `No ${state} webhooks.`);
   })))));
 }
 
@@ -256,7 +258,9 @@ async function healthPage() {
   return section('System health', async () => {
     const res = await fetch('/api/saas/health');
     const data = await res.json();
-    return h('div', {}, h('p', {}, res.ok ? 'Healthy' : 'Degraded'), table([data]));
+    const labels = { status: 'Status', database: 'Control database', databaseLatencyMs: 'Database round trip (ms)', version: 'Version', uptimeSeconds: 'Uptime (s)', tenantPools: 'Open tenant pools' };
+    return h('div', {}, h('p', { class: res.ok ? '' : 'error', role: res.ok ? undefined : 'alert' }, res.ok ? 'Healthy' : 'Degraded: the control database is not answering.'),
+      h('dl', { class: 'facts' }, Object.entries(labels).filter(([key]) => key in data).map(([key, label]) => [h('dt', {}, label), h('dd', {}, formatValue(data[key]))])));
   });
 }
 
@@ -484,51 +488,152 @@ async function inboxPage() {
   return layout;
 }
 
-async function leadsPage() {
-  const results = h('div', {});
-  const board = h('div', {});
-  async function load(query = {}) {
-    const params = new URLSearchParams({ limit: '50', ...query });
-    const data = await api('GET', `/api/crm/leads?${params}`);
-    const items = itemsOf(data);
-    results.replaceChildren(table(items.map((l) => ({ id: l.id, name: l.name || l.contact?.name || '', phone: l.phone || l.contact?.phone || '', stage: l.stage, score: l.score, source: l.source, createdAt: l.createdAt })), ['name', 'phone', 'stage', 'score', 'source', 'createdAt'], async (lead) => {
-      try { const why = await api('GET', `/api/crm/leads/${encodeURIComponent(lead.id)}/score`); results.prepend(h('section', { class: 'card' }, h('h2', {}, `Why is ${lead.name || 'this lead'} ${lead.score}?`), h('pre', {}, JSON.stringify(why, null, 2)))); }
-      catch (err) { flash(err.message, true); }
-    }, 'Leads'));
-    const stages = [...new Set(items.map((l) => l.stage))];
-    board.replaceChildren(h('div', { class: 'board', 'aria-label': 'Pipeline board' }, stages.map((s) => h('section', {}, h('h3', {}, s), items.filter((l) => l.stage === s).map((l) => h('article', {}, l.name || l.contact?.name || l.phone || l.id, h('div', { class: 'muted' }, `score ${l.score ?? 0}`)))))));
-  }
-  const filters = h('form', { 'aria-label': 'Filter leads', onsubmit: (e) => { e.preventDefault(); load(formValues(e.target)).catch((err) => flash(err.message, true)); } },
-    h('div', { class: 'row' }, field('Search', { name: 'search' }), field('Stage', { name: 'stage' }), field('Min score', { name: 'scoreMin', type: 'number' }), h('button', { type: 'submit' }, 'Filter')));
-  try { await load(); } catch (err) { results.replaceChildren(h('p', { class: err.status === 404 ? 'muted' : 'error' }, err.status === 404 ? 'Leads are not available on this server yet.' : err.message)); }
-  return h('div', {}, h('section', { class: 'card' }, h('h2', {}, 'Leads'), filters, results), h('section', { class: 'card' }, h('h2', {}, 'Pipeline'), board));
+function leadName(l) {
+  return l.name || l.contact?.name || l.contact?.phone || l.contact?.email || 'Unnamed lead';
 }
 
-async function listPage(title, path, columns) {
-  return section(title, async () => table(itemsOf(await api('GET', path)), columns));
+/** "Why is this lead 72?": rules, groups with caps, thresholds and recent history, as tables. */
+function scoreWhy(lead, why) {
+  const rules = (why.rules || []).map((r) => ({ rule: r.rule, group: r.group ?? '', count: r.count, points: r.points }));
+  const groups = (why.groups || []).map((g) => ({ group: g.group ?? '(none)', points: g.points, cap: g.cap ?? 'none', counted: g.counted }));
+  const thresholds = (why.thresholds || []).map((t) => ({ threshold: t.key, score: t.score, reached: t.reached ? 'yes' : 'no' }));
+  const history = (why.history || []).map((e) => ({ when: e.computedAt, change: `${e.previous} → ${e.score}`, reason: e.reason }));
+  const card = h('section', { class: 'card why', 'aria-label': `Score of ${leadName(lead)}` },
+    h('div', { class: 'campaign-head' }, h('h2', {}, `Why is ${leadName(lead)} ${why.score}?`),
+      h('button', { type: 'button', class: 'secondary', onclick: () => card.remove() }, 'Close')),
+    h('p', { class: 'muted' }, why.computedAt ? `Computed ${formatValue(why.computedAt)}.` : 'Not scored yet.'),
+    h('h3', {}, 'Rules'), table(rules, ['rule', 'group', 'count', 'points'], undefined, 'Rules', 'No rule has matched this lead yet.'),
+    groups.length ? [h('h3', {}, 'Groups (capped)'), table(groups, ['group', 'points', 'cap', 'counted'], undefined, 'Groups')] : null,
+    thresholds.length ? [h('h3', {}, 'Thresholds'), table(thresholds, ['threshold', 'score', 'reached'], undefined, 'Thresholds')] : null,
+    h('h3', {}, 'History'), table(history, ['when', 'change', 'reason'], undefined, 'Score history', 'No score changes recorded.'));
+  return card;
+}
+
+async function leadsPage() {
+  const results = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  const board = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  const whyBox = h('div', {});
+  let lastQuery = {};
+  let pipelines = [];
+
+  async function showWhy(lead) {
+    try { whyBox.replaceChildren(scoreWhy(lead, await api('GET', `/api/crm/leads/${encodeURIComponent(lead.id)}/score`))); whyBox.scrollIntoView({ block: 'nearest' }); }
+    catch (err) { flash(err.message, true); }
+  }
+
+  async function move(lead, stage) {
+    try { await api('POST', `/api/crm/leads/${encodeURIComponent(lead.id)}/stage`, { stage }); flash(`${leadName(lead)} moved to ${stage}.`); await load(lastQuery); }
+    catch (err) { flash(err.message, true); }
+  }
+
+  function drawBoard(items) {
+    const shown = pipelines.filter((p) => p.isDefault || items.some((l) => l.pipelineId === p.id));
+    if (!shown.length) { board.replaceChildren(h('p', { class: 'empty' }, 'No pipeline yet.')); return; }
+    board.replaceChildren(...shown.map((p) => {
+      const mine = items.filter((l) => l.pipelineId === p.id);
+      const stages = [...p.stages].sort((a, b) => a.position - b.position);
+      return h('div', {}, shown.length > 1 ? h('h3', {}, p.name) : null,
+        h('div', { class: 'board', role: 'list', 'aria-label': `Pipeline ${p.name}` }, stages.map((stage) => {
+          const inStage = mine.filter((l) => l.stage === stage.key);
+          return h('section', { role: 'listitem', 'aria-label': `Stage ${stage.name}`, 'data-stage': stage.key },
+            h('h3', {}, stage.name, ' ', h('span', { class: 'muted' }, `(${inStage.length})`)),
+            inStage.length ? inStage.map((l) => h('article', { 'aria-label': leadName(l) },
+              h('strong', {}, leadName(l)),
+              h('div', { class: 'muted' }, `score ${l.score ?? 0}`),
+              h('label', { class: 'visually-hidden', for: `move-${l.id}` }, `Move ${leadName(l)} to stage`),
+              h('select', { id: `move-${l.id}`, onchange: (e) => { if (e.target.value) move(l, e.target.value); } },
+                h('option', { value: '' }, 'Move to…'),
+                stages.filter((s) => s.key !== stage.key).map((s) => h('option', { value: s.key }, s.name)))))
+              : h('p', { class: 'muted' }, 'Empty'));
+        })));
+    }));
+  }
+
+  async function load(query = {}) {
+    lastQuery = query;
+    const params = new URLSearchParams({ limit: '100', ...query });
+    const [data, pipes] = await Promise.all([api('GET', `/api/crm/leads?${params}`), api('GET', '/api/crm/pipelines').catch(() => ({ items: [] }))]);
+    pipelines = itemsOf(pipes);
+    const items = itemsOf(data);
+    const rows = items.map((l) => ({ ...l, name: leadName(l), phone: l.contact?.phone || '', email: l.contact?.email || '' }));
+    const filtered = Object.keys(query).length > 0;
+    results.replaceChildren(table(rows, ['name', 'phone', 'email', 'stage', 'score', 'source', 'createdAt'], showWhy, 'Leads',
+      filtered ? 'No lead matches these filters.' : 'No leads yet. Leads are created when a customer writes in on WhatsApp, or through the API.'),
+    rows.length ? h('p', { class: 'muted' }, 'Pick a lead to see why it has its score.') : null);
+    drawBoard(items);
+  }
+  const filters = h('form', { 'aria-label': 'Filter leads', onsubmit: (e) => { e.preventDefault(); load(formValues(e.target)).catch((err) => flash(err.message, true)); } },
+    h('div', { class: 'row' }, field('Search (name, phone, email)', { name: 'q', maxlength: '100' }), field('Stage', { name: 'stage' }), field('Min score', { name: 'scoreMin', type: 'number' }), field('Source', { name: 'source' }), h('button', { type: 'submit' }, 'Filter')));
+  try { await load(); } catch (err) {
+    const text = err.status === 404 ? 'Leads are not available on this server.' : `Could not load leads: ${err.message}`;
+    results.replaceChildren(h('p', { class: 'error' }, text));
+    board.replaceChildren();
+  }
+  return h('div', {}, whyBox,
+    h('section', { class: 'card', 'aria-label': 'Leads' }, h('h2', {}, 'Leads'), filters, results),
+    h('section', { class: 'card', 'aria-label': 'Pipeline board' }, h('h2', {}, 'Pipeline'), board));
+}
+
+async function listPage(title, path, columns, options = {}) {
+  return section(title, async () => {
+    const items = itemsOf(await api('GET', path)).map(options.map || ((x) => x));
+    return table(items, columns, options.onRowClick, title, options.empty);
+  });
+}
+
+async function appointmentsPage() {
+  return listPage('Appointments', '/api/crm/appointments?limit=100', ['startsAt', 'endsAt', 'title', 'contact', 'status', 'location', 'meetingUrl'], {
+    map: (a) => ({ ...a, contact: a.contact?.name || a.contact?.phone || '' }),
+    empty: 'No appointments yet. They are booked through the API or by automations.',
+  });
 }
 
 async function automationsPage() {
-  return h('div', {},
-    await listPage('Communication workflows', '/api/saas/workflows'),
-    await listPage('CRM automations', '/api/crm/automations'),
-    await listPage('Job history', '/api/saas/workflows/jobs?limit=50'));
+  const detail = h('div', {});
+  async function showJob(job) {
+    try {
+      const full = await api('GET', `/api/saas/workflows/jobs/${encodeURIComponent(job.id)}`);
+      detail.replaceChildren(h('section', { class: 'card', 'aria-label': 'Job attempts' },
+        h('div', { class: 'campaign-head' }, h('h2', {}, `${full.workflow} · ${full.action} (${full.status})`), h('button', { type: 'button', class: 'secondary', onclick: () => detail.replaceChildren() }, 'Close')),
+        h('p', { class: 'muted' }, `Trigger ${full.trigger}${full.phone ? ` · ${full.phone}` : ''} · runs ${formatValue(full.runAt)}${full.lastError ? ` · last error: ${full.lastError}` : ''}`),
+        table(full.attemptHistory || [], ['attempt', 'startedAt', 'finishedAt', 'outcome', 'error'], undefined, 'Attempts', 'Not attempted yet.'),
+        full.callback ? h('p', { class: 'muted' }, `Callback: ${full.callback.status ?? 'pending'} after ${full.callback.attempts} attempt(s)${full.callback.error ? ` — ${full.callback.error}` : ''}`) : null));
+    } catch (err) { flash(err.message, true); }
+  }
+  return h('div', {}, detail,
+    await listPage('Communication workflows', '/api/saas/workflows', ['name', 'trigger', 'templateName', 'delayMinutes', 'isActive', 'updatedAt'], { empty: 'No communication workflows yet.' }),
+    await listPage('CRM automations', '/api/crm/automations', ['name', 'trigger', 'actions', 'isActive', 'updatedAt'], {
+      map: (a) => ({ ...a, actions: (a.actions || []).map((x) => x.type).join(' → ') }), empty: 'No CRM automations yet.',
+    }),
+    await listPage('Job history', '/api/saas/workflows/jobs?limit=50', ['runAt', 'workflow', 'action', 'phone', 'status', 'attempts', 'lastError'], { onRowClick: showJob, empty: 'No jobs have run yet.' }));
 }
 
 async function sandboxPage() {
   const form = h('form', { 'aria-label': 'Customer writes in', onsubmit: async (e) => {
     e.preventDefault();
-    try { await api('POST', '/api/sandbox/inbound', formValues(e.target)); flash('The customer\'s message was delivered as a signed webhook.'); e.target.querySelector('[name=text]').value = ''; }
-    catch (err) { flash(err.message, true); }
+    try {
+      await api('POST', '/api/sandbox/inbound', formValues(e.target));
+      flash('The customer\'s message was delivered as a signed webhook; it appears in the Inbox.');
+      e.target.querySelector('[name=text]').value = '';
+    } catch (err) { flash(err.message, true); }
   } }, h('div', { class: 'row' },
-    field('Customer phone (E.164 digits)', { name: 'from', value: '15550000001', required: true, pattern: '[0-9]{8,15}' }),
+    field('Customer phone (E.164 digits)', { name: 'from', value: '15550000001', required: true, pattern: '[0-9]{7,15}', inputmode: 'numeric' }),
     field('Customer name', { name: 'name', value: 'Sandbox Customer' }),
-    field('Message', { name: 'text', required: true }),
+    field('Customer message', { name: 'text', required: true, maxlength: '4096' }),
     h('button', { type: 'submit' }, 'Send as customer')));
   return h('div', {},
-    h('section', { class: 'card' }, h('h2', {}, 'A customer writes in (WhatsApp simulator)'), form),
-    await listPage('What would have been sent (simulator outbox)', '/api/sandbox/outbox'),
-    await listPage('Mail catcher', '/api/sandbox/mail'));
+    h('section', { class: 'card', 'aria-label': 'Customer writes in' }, h('h2', {}, 'A customer writes in (WhatsApp simulator)'), form),
+    await listPage('What would have been sent (simulator outbox)', '/api/sandbox/outbox', ['createdAt', 'to', 'type', 'summary', 'outcome', 'errorCode'], {
+      map: (o) => ({ ...o, summary: outboxSummary(o) }), empty: 'Nothing sent yet.',
+    }),
+    await listPage('Mail catcher', '/api/sandbox/mail', ['createdAt', 'to', 'subject', 'kind', 'from'], { empty: 'No mail caught yet. Campaigns and send_email actions of clients without SMTP settings land here.' }));
+}
+
+function outboxSummary(o) {
+  const body = o.payload?.[o.type] || {};
+  if (o.type === 'text') return body.body || '';
+  if (o.type === 'template') return `${body.name || ''} (${body.language?.code || ''})`;
+  return [body.caption, body.filename, body.id ? `media ${body.id}` : body.link].filter(Boolean).join(' · ');
 }
 
 // ---------- campaigns ----------
@@ -577,44 +682,62 @@ function campaignCard(campaign, onAction) {
 async function campaignsPage() {
   const list = h('div', { class: 'campaigns', 'aria-live': 'polite' }, h('p', { class: 'muted' }, 'Loading…'));
   const campaigns = new Map();
+  /** Live events counted, and the count when each campaign last changed by one: an API answer older than an event must not undo it. */
+  let events = 0;
+  const changedAt = new Map();
   let poll;
 
   function draw() {
     const items = [...campaigns.values()];
     list.replaceChildren(...(items.length ? items.map((c) => campaignCard(c, act)) : [h('p', { class: 'empty' }, 'No campaigns yet. Create one above; without SMTP settings the mail goes to the Sandbox mail catcher.')]));
-    // Live updates come over Socket.io; without a live connection, poll while a campaign runs.
+    // Progress comes live over Socket.io; while a campaign runs a slow poll also catches up after a lost
+    // connection (every 3 s while disconnected, every 10 s otherwise).
     const active = items.some((c) => ACTIVE_CAMPAIGN.has(c.status));
-    if (active && !poll) poll = setInterval(() => { if (!socket?.connected) load().catch(() => {}); }, 3000);
+    if (active && !poll) {
+      let ticks = 0;
+      poll = setInterval(() => { ticks += 1; if (!socket?.connected || ticks % 3 === 0) load().catch(() => {}); }, 3300);
+    }
     if (!active && poll) { clearInterval(poll); poll = undefined; }
   }
 
+  /** Applies an API answer requested when `asOf` events had been seen, unless a newer live event already updated that campaign. */
+  function apply(campaign, asOf) {
+    if ((changedAt.get(campaign.id) ?? 0) > asOf) return;
+    campaigns.set(campaign.id, campaign);
+  }
+
   async function load() {
+    const asOf = events;
     const items = itemsOf(await api('GET', '/api/saas/email/campaigns?limit=50'));
     // The list has no counts; the detail carries them (and the client-wide sending pause).
     const detailed = await Promise.all(items.map((c) => (c.status === 'draft' ? c : api('GET', `/api/saas/email/campaigns/${encodeURIComponent(c.id)}`).catch(() => c))));
-    campaigns.clear();
-    for (const c of detailed) campaigns.set(c.id, c);
+    const ids = new Set(detailed.map((c) => c.id));
+    for (const id of [...campaigns.keys()]) if (!ids.has(id)) campaigns.delete(id);
+    for (const c of detailed) apply(c, asOf);
     draw();
   }
 
   async function act(campaign, action, label) {
     if (action === 'cancel' && !confirm(`Cancel campaign "${campaign.name}"? Recipients not yet sent will not be mailed.`)) return;
     try {
+      const asOf = events;
       const updated = await api('POST', `/api/saas/email/campaigns/${encodeURIComponent(campaign.id)}/${action}`);
-      campaigns.set(campaign.id, { ...campaigns.get(campaign.id), ...updated, counts: campaigns.get(campaign.id)?.counts });
+      apply({ ...campaigns.get(campaign.id), ...updated, counts: campaigns.get(campaign.id)?.counts }, asOf);
       draw();
       flash(`${label}: ${campaign.name}`);
       // The detail brings the counts (materialised when sending starts).
-      const detail = await api('GET', `/api/saas/email/campaigns/${encodeURIComponent(campaign.id)}`);
-      campaigns.set(campaign.id, detail);
+      const detailAsOf = events;
+      apply(await api('GET', `/api/saas/email/campaigns/${encodeURIComponent(campaign.id)}`), detailAsOf);
       draw();
     } catch (err) { flash(err.message, true); }
   }
 
   liveHandlers.add((event, payload) => {
     if (event !== 'campaign.progress' || !payload?.campaignId) return;
+    events += 1;
     const known = campaigns.get(payload.campaignId);
     if (!known) { load().catch(() => {}); return; }
+    changedAt.set(payload.campaignId, events);
     campaigns.set(payload.campaignId, { ...known, status: payload.status ?? known.status, pauseReason: payload.pauseReason ?? null, counts: payload.counts ?? known.counts });
     draw();
   });
@@ -648,7 +771,7 @@ async function campaignsPage() {
 const operatorPages = { clients: ['Clients', clientsPage], queues: ['Queues', queuesPage], webhooks: ['Webhooks', webhooksPage], health: ['Health', healthPage] };
 const clientPages = {
   inbox: ['Inbox', inboxPage], leads: ['Leads', leadsPage],
-  appointments: ['Appointments', () => listPage('Appointments', '/api/crm/appointments?limit=50')],
+  appointments: ['Appointments', appointmentsPage],
   automations: ['Automations', automationsPage],
   campaigns: ['Campaigns', campaignsPage],
   sandbox: ['Sandbox', sandboxPage],
