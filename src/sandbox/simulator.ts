@@ -105,6 +105,8 @@ export class WhatsappSimulator {
   private readonly faults: Fault[] = [];
   private readonly wabas = new Map<string, string>();
   private closed = false;
+  private readonly pendingRecords: Array<{ values: unknown[]; resolve: () => void; reject: (err: unknown) => void }> = [];
+  private flushing = false;
   /** Requests received (all endpoints), for tests and the bench. */
   requests = 0;
   /** Called with the arrival time of each send request (bench: pickup latency). */
@@ -269,11 +271,37 @@ export class WhatsappSimulator {
     return (rowCount ?? 0) > 0;
   }
 
-  private async record(phoneNumberId: string, to: string | null, wamid: string | null, type: string, payload: unknown, outcome: string, errorCode: number | null): Promise<void> {
-    await this.options.controlDb.query(
-      `INSERT INTO sandbox_outbox (phone_number_id, to_number, wa_message_id, type, payload, outcome, error_code) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [phoneNumberId, to, wamid, type, JSON.stringify(payload), outcome, errorCode],
-    );
+  /**
+   * Records a request in `sandbox_outbox` before it is answered. Concurrent requests share one
+   * INSERT (group commit): while one is in flight, the next ones queue and go in the following one.
+   */
+  private record(phoneNumberId: string, to: string | null, wamid: string | null, type: string, payload: unknown, outcome: string, errorCode: number | null): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pendingRecords.push({ values: [phoneNumberId, to, wamid, type, JSON.stringify(payload), outcome, errorCode], resolve, reject });
+      if (!this.flushing) void this.flushRecords();
+    });
+  }
+
+  private async flushRecords(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.pendingRecords.length > 0) {
+        const batch = this.pendingRecords.splice(0, 500);
+        const column = (i: number) => batch.map((r) => r.values[i]);
+        try {
+          await this.options.controlDb.query(
+            `INSERT INTO sandbox_outbox (phone_number_id, to_number, wa_message_id, type, payload, outcome, error_code)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::int[])`,
+            [column(0), column(1), column(2), column(3), column(4), column(5), column(6)],
+          );
+          for (const r of batch) r.resolve();
+        } catch (err) {
+          for (const r of batch) r.reject(err);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
   }
 
   private scheduleStatuses(phoneNumberId: string, to: string, wamid: string, type: string, callbackData: unknown, failure?: number): void {

@@ -11,6 +11,8 @@ import type { AppContext } from '../context.ts';
 import { AppError } from '../platform/errors.ts';
 import { findClientById, readSecrets, setWhatsappStatus } from '../tenants/index.ts';
 import { ensureSandboxIdentity, simulatorFor, usesSandbox } from '../sandbox/index.ts';
+import { SECRETS_CHANGED_CHANNEL } from './client-routing.ts';
+import { controlListener } from './control-listener.ts';
 import { SendThrottle } from './throttle.ts';
 
 export interface GraphTarget {
@@ -84,7 +86,7 @@ export function toAppError(err: GraphError): AppError {
   return new AppError(code, { message, details: { metaCode: err.code, fbtraceId: err.fbtraceId }, retryAfterSeconds: code === 'RATE_LIMITED' ? 5 : undefined });
 }
 
-interface Cached { target: GraphTarget; at: number }
+interface Cached { target: Promise<GraphTarget>; at: number }
 const targetCache = new WeakMap<AppContext, Map<string, Cached>>();
 const throttles = new WeakMap<AppContext, SendThrottle>();
 const TARGET_TTL_MS = 5000;
@@ -100,7 +102,10 @@ export function sendThrottle(ctx: AppContext): SendThrottle {
   return throttle;
 }
 
-/** Forgets cached credentials (after a 190, or when secrets change in this process). */
+/**
+ * Forgets cached credentials (after a 190). Secret changes in any process clear the cache through
+ * the control database's NOTIFY (while this process listens; otherwise within TARGET_TTL_MS).
+ */
 export function forgetGraphTarget(ctx: AppContext, clientId: string): void {
   targetCache.get(ctx)?.delete(clientId);
 }
@@ -112,11 +117,24 @@ export function forgetGraphTarget(ctx: AppContext, clientId: string): void {
 export async function resolveGraphTarget(ctx: AppContext, clientId: string): Promise<GraphTarget> {
   let cache = targetCache.get(ctx);
   if (!cache) {
-    cache = new Map();
-    targetCache.set(ctx, cache);
+    const created = new Map<string, Cached>();
+    // Secrets changed in any process (new token after a 190, another number): forget at once.
+    controlListener(ctx).on(SECRETS_CHANGED_CHANNEL, () => created.clear());
+    targetCache.set(ctx, created);
+    cache = created;
   }
   const hit = cache.get(clientId);
   if (hit && Date.now() - hit.at < TARGET_TTL_MS) return hit.target;
+  // Concurrent sends of one client share one read (no stampede when the entry expires).
+  const entry: Cached = { target: loadGraphTarget(ctx, clientId), at: Date.now() };
+  cache.set(clientId, entry);
+  entry.target.catch(() => {
+    if (cache.get(clientId) === entry) cache.delete(clientId);
+  });
+  return entry.target;
+}
+
+async function loadGraphTarget(ctx: AppContext, clientId: string): Promise<GraphTarget> {
   const [client, secrets] = await Promise.all([
     findClientById(ctx.controlDb, clientId),
     readSecrets(ctx, clientId, ['whatsappToken', 'whatsappPhoneNumberId', 'whatsappBusinessId']),
@@ -137,7 +155,6 @@ export async function resolveGraphTarget(ctx: AppContext, clientId: string): Pro
     if (!secrets.whatsappPhoneNumberId) throw new AppError('UNPROCESSABLE', { message: 'This client has no whatsappPhoneNumberId' });
     target = { clientId, baseUrl: graphBaseUrl.replace(/\/+$/, ''), version: graphApiVersion, token: secrets.whatsappToken, phoneNumberId: secrets.whatsappPhoneNumberId, wabaId: secrets.whatsappBusinessId, sandbox: false };
   }
-  cache.set(clientId, { target, at: Date.now() });
   return target;
 }
 

@@ -1,6 +1,7 @@
 /** SQL for outbound messages, their send attempts and waiting media (tenant database). */
 import type { Db } from '../platform/db/pool.ts';
 import { MESSAGE_COLUMNS, type ConversationRow, type MessageRow } from './inbound.repo.ts';
+import type { TemplateRow } from './templates.repo.ts';
 
 export interface OutboundRow extends MessageRow {
   idempotency_key: string | null;
@@ -53,6 +54,27 @@ export async function findConversationWithContact(db: Db, id: string): Promise<C
   return rows[0];
 }
 
+/**
+ * A template send's reads in one round trip: the conversation with its contact, and the live
+ * templates named `templateName` (only `language` when given), ordered by language.
+ */
+export async function findConversationAndTemplates(db: Db, conversationId: string, templateName: string, language: string | undefined): Promise<{ conversation: ConversationWithContact | undefined; templates: TemplateRow[] }> {
+  const { rows: [r] } = await db.query<{ conversation: Record<string, unknown> | null; templates: Array<Record<string, unknown>> }>(
+    `SELECT (SELECT row_to_json(x) FROM (SELECT v.*, c.wa_id, c.phone, c.wa_user_id FROM conversations v JOIN contacts c ON c.id = v.contact_id WHERE v.id = $1) x) AS conversation,
+       (SELECT coalesce(json_agg(t ORDER BY t.language), '[]'::json) FROM whatsapp_templates t WHERE t.name = $2 AND t.deleted_at IS NULL AND ($3::text IS NULL OR t.language = $3)) AS templates`,
+    [conversationId, templateName, language ?? null],
+  );
+  // JSON carries timestamps as text: give them back their row types.
+  const dates = (row: Record<string, unknown>, keys: string[]) => {
+    for (const key of keys) if (typeof row[key] === 'string') row[key] = new Date(row[key] as string);
+    return row;
+  };
+  return {
+    conversation: r.conversation ? dates(r.conversation, ['last_inbound_at', 'last_message_at', 'updated_at', 'created_at']) as unknown as ConversationWithContact : undefined,
+    templates: r.templates.map((t) => dates(t, ['synced_at', 'deleted_at']) as unknown as TemplateRow),
+  };
+}
+
 /** The existing conversation with this phone number on this business number (nothing is created). */
 export async function findConversationByPhone(db: Db, phone: string, phoneNumberId: string): Promise<ConversationWithContact | undefined> {
   const { rows } = await db.query<ConversationWithContact>(
@@ -65,37 +87,35 @@ export async function findConversationByPhone(db: Db, phone: string, phoneNumber
 }
 
 /**
- * Inserts an outbound message as `queued`; with an idempotency key already used, inserts
- * nothing and returns the existing row (`created: false`).
+ * Stores an outbound message as `queued` in one statement: the message (with the id the caller
+ * chose), its inline media bytes, and the conversation's last-message fields. With an idempotency
+ * key already used, writes nothing and returns the existing row (`created: false`).
  */
 export async function insertQueuedMessage(db: Db, input: {
-  conversationId: string; contactId: string; type: string; text: string | null; content: unknown;
-  replyToWaId: string | null; idempotencyKey: string; sentBy: string; mediaMimeType?: string | null; mediaSize?: number | null; mediaFilename?: string | null;
+  id: string; conversationId: string; contactId: string; type: string; text: string | null; content: unknown;
+  replyToWaId: string | null; idempotencyKey: string; sentBy: string; upload?: { mimeType: string; filename: string | null; data: Buffer } | null;
 }): Promise<{ row: OutboundRow; created: boolean }> {
+  const upload = input.upload ?? null;
   const { rows } = await db.query<OutboundRow>(
-    `INSERT INTO messages (conversation_id, contact_id, direction, type, text, content, reply_to_wa_id, status, status_rank, idempotency_key, sent_by,
-       media_mime_type, media_size, media_filename, media_status)
-     VALUES ($1, $2, 'outbound', $3, $4, $5, $6, 'queued', 0, $7, $8, $9, $10, $11, CASE WHEN $9::text IS NULL THEN NULL ELSE 'pending_upload' END)
-     ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-     RETURNING ${OUTBOUND_COLUMNS}`,
-    [input.conversationId, input.contactId, input.type, input.text, JSON.stringify(input.content), input.replyToWaId, input.idempotencyKey, input.sentBy,
-      input.mediaMimeType ?? null, input.mediaSize ?? null, input.mediaFilename ?? null],
+    `WITH ins AS (
+       INSERT INTO messages (id, conversation_id, contact_id, direction, type, text, content, reply_to_wa_id, status, status_rank, idempotency_key, sent_by,
+         media_mime_type, media_size, media_filename, media_status)
+       VALUES ($1, $2, $3, 'outbound', $4, $5, $6, $7, 'queued', 0, $8, $9, $10, $11, $12, CASE WHEN $10::text IS NULL THEN NULL ELSE 'pending_upload' END)
+       ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+       RETURNING ${OUTBOUND_COLUMNS}),
+     media AS (
+       INSERT INTO outbound_media (message_id, mime_type, filename, data) SELECT id, $10, $12, $13 FROM ins WHERE $13::bytea IS NOT NULL),
+     touch AS (
+       UPDATE conversations SET last_message_at = now(), last_message_preview = left(coalesce($5, last_message_preview), 200), updated_at = now()
+       WHERE id = $2 AND EXISTS (SELECT 1 FROM ins))
+     SELECT * FROM ins`,
+    [input.id, input.conversationId, input.contactId, input.type, input.text, JSON.stringify(input.content), input.replyToWaId, input.idempotencyKey, input.sentBy,
+      upload?.mimeType ?? null, upload?.data.length ?? null, upload?.filename ?? null, upload?.data ?? null],
   );
   if (rows[0]) return { row: rows[0], created: true };
   const existing = await findByIdempotencyKey(db, input.idempotencyKey);
   if (!existing) throw new Error('idempotency conflict without an existing row');
   return { row: existing, created: false };
-}
-
-export async function touchConversationOutbound(db: Db, conversationId: string, preview: string | null): Promise<void> {
-  await db.query(
-    `UPDATE conversations SET last_message_at = now(), last_message_preview = left(coalesce($2, last_message_preview), 200), updated_at = now() WHERE id = $1`,
-    [conversationId, preview],
-  );
-}
-
-export async function insertOutboundMedia(db: Db, messageId: string, file: { mimeType: string; filename: string | null; data: Buffer }): Promise<void> {
-  await db.query('INSERT INTO outbound_media (message_id, mime_type, filename, data) VALUES ($1, $2, $3, $4)', [messageId, file.mimeType, file.filename, file.data]);
 }
 
 export async function findOutboundMedia(db: Db, messageId: string): Promise<{ mime_type: string; filename: string | null; data: Buffer } | undefined> {

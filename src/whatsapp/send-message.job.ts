@@ -95,18 +95,20 @@ async function sendForClient(ctx: AppContext, clientId: string, items: SendItem[
     }
   };
   const db = await tenantDbById(ctx, clientId);
+  // The API enqueues before it writes the row: the row normally appears within milliseconds (looked
+  // for again for the whole batch at once); otherwise retry the job later, and give up on the last
+  // attempt (the row was never written).
   const rows = await findOutboundMany(db, items.map((i) => i.data.messageId));
+  for (const delay of [5, 10, 20, 50, 100, 200, 400]) {
+    const missing = items.map((i) => i.data.messageId).filter((id) => !rows.has(id));
+    if (missing.length === 0) break;
+    await new Promise((r) => setTimeout(r, delay));
+    for (const [id, row] of await findOutboundMany(db, missing)) rows.set(id, row);
+  }
   const ready: Ready[] = [];
   await Promise.all(items.map((item, k) => settle(k, async () => {
     const { messageId } = item.data;
-    // The API enqueues before its transaction commits: the row normally appears within milliseconds;
-    // otherwise retry the job later, and give up on the last attempt (the transaction rolled back).
-    let row = rows.get(messageId);
-    for (const delay of [5, 10, 20, 50, 100, 200, 400]) {
-      if (row) break;
-      await new Promise((r) => setTimeout(r, delay));
-      row = await findOutbound(db, messageId);
-    }
+    const row = rows.get(messageId);
     if (!row && !item.isLast) throw new Error('the message is not committed yet');
     if (!row || row.direction !== 'outbound' || row.wa_message_id || row.status !== 'queued') return { skipped: row?.status ?? 'missing' };
     if (row.send_in_flight_at) {

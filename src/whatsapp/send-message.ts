@@ -15,13 +15,13 @@ import { resolveGraphTarget } from './graph-client.ts';
 import { ensureConversation, lockContactKeys, upsertContact } from './inbound.repo.ts';
 import { normaliseContent, normalisePhone, type SendContentInput, type StoredContent } from './message-content.ts';
 import {
-  findByIdempotencyKey, findConversationByPhone, findConversationMessage, findConversationWithContact, insertOutboundMedia, insertQueuedMessage,
-  touchConversationOutbound, type ConversationWithContact, type OutboundRow,
+  findByIdempotencyKey, findConversationAndTemplates, findConversationByPhone, findConversationMessage, findConversationWithContact, insertQueuedMessage,
+  type ConversationWithContact,
 } from './outbound.repo.ts';
 import { presentMessage, type MessageView } from './present.ts';
 import { sendMessageJob } from './send-message.job.ts';
 import { bodyFromVariables, checkTemplateParameters, type SendComponent } from './template-rules.ts';
-import { findTemplate, findTemplateLanguages } from './templates.repo.ts';
+import { findTemplate, findTemplateLanguages, type TemplateRow } from './templates.repo.ts';
 
 const WINDOW_MS = 24 * 60 * 60 * 1000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -53,7 +53,12 @@ export async function sendMessage(ctx: AppContext, clientId: string, db: pg.Pool
   // Fails fast while the client's sends are paused (token rejected) and gives the sending number.
   const target = await resolveGraphTarget(ctx, clientId);
   let conversation: ConversationWithContact | undefined;
-  if (input.conversationId !== undefined) {
+  let templates: TemplateRow[] | undefined;
+  if (input.conversationId !== undefined && input.type === 'template' && input.template) {
+    // The common automated send: conversation and template in one round trip.
+    ({ conversation, templates } = await findConversationAndTemplates(db, input.conversationId, input.template.name, input.template.language));
+    if (!conversation) throw new AppError('NOT_FOUND', { message: 'Conversation not found' });
+  } else if (input.conversationId !== undefined) {
     conversation = await findConversationWithContact(db, input.conversationId);
     if (!conversation) throw new AppError('NOT_FOUND', { message: 'Conversation not found' });
   } else if (input.type === 'template') {
@@ -73,7 +78,7 @@ export async function sendMessage(ctx: AppContext, clientId: string, db: pg.Pool
   }
 
   const body = normalised.body as Record<string, unknown>;
-  if (input.type === 'template') Object.assign(body, await checkTemplate(db, input.template!));
+  if (input.type === 'template') Object.assign(body, await checkTemplate(db, input.template!, templates));
   if (input.type === 'reaction') {
     const target = await findConversationMessage(db, conversation.id, input.reaction!.messageId);
     if (!target?.wa_message_id) throw new AppError('NOT_FOUND', { message: 'The message to react to was not found in this conversation (or has not been sent yet)' });
@@ -89,22 +94,26 @@ export async function sendMessage(ctx: AppContext, clientId: string, db: pg.Pool
 
   const content: StoredContent = { to: recipient, type: input.type, body: normalised.body };
   const idempotencyKey = input.idempotencyKey ?? `auto:${randomUUID()}`;
-  const { row, created } = await withTransaction(db, async (tx) => {
-    const inserted = await insertQueuedMessage(tx, {
-      conversationId: conversation.id, contactId: conversation.contact_id, type: input.type, text: normalised.preview, content,
-      replyToWaId, idempotencyKey, sentBy: input.actor,
-      mediaMimeType: normalised.upload?.mimeType ?? null, mediaSize: normalised.upload?.data.length ?? null, mediaFilename: normalised.upload?.filename ?? null,
+  // Job first, then the row (one statement: message, media bytes, conversation): a crash in between
+  // leaves a job without a message (it gives up), never a queued message without a job. The job
+  // waits for the row (see performSends); when the row is not written, the job is cancelled.
+  const messageId = randomUUID();
+  const jobId = await enqueueSend(ctx, clientId, messageId);
+  let inserted;
+  try {
+    inserted = await insertQueuedMessage(db, {
+      id: messageId, conversationId: conversation.id, contactId: conversation.contact_id, type: input.type, text: normalised.preview, content,
+      replyToWaId, idempotencyKey, sentBy: input.actor, upload: normalised.upload ?? null,
     });
-    if (inserted.created) {
-      if (normalised.upload) await insertOutboundMedia(tx, inserted.row.id, normalised.upload);
-      await touchConversationOutbound(tx, conversation.id, normalised.preview);
-      // Job first, then commit: a crash in between leaves a job without a message (it gives up),
-      // never a queued message without a job. The job waits for the commit (see performSend).
-      await enqueueSend(ctx, clientId, inserted.row);
-    }
-    return inserted;
-  });
-  if (!created) return { message: presentMessage(row), replayed: true };
+  } catch (err) {
+    await ctx.queue.cancel(sendMessageJob.name, [jobId]).catch(() => {});
+    throw err;
+  }
+  const { row, created } = inserted;
+  if (!created) {
+    await ctx.queue.cancel(sendMessageJob.name, [jobId]).catch(() => {});
+    return { message: presentMessage(row), replayed: true };
+  }
   const message = presentMessage(row);
   ctx.realtime.publish({ clientId, event: 'message.created', payload: { conversationId: conversation.id, message }, conversationId: conversation.id });
   return { message, replayed: false };
@@ -120,9 +129,9 @@ function outsideWindow(last: Date | null): AppError {
 }
 
 /** Enqueues the send job, keyed by the message id (a second enqueue of the same message is a no-op). */
-async function enqueueSend(ctx: AppContext, clientId: string, row: OutboundRow): Promise<void> {
+async function enqueueSend(ctx: AppContext, clientId: string, messageId: string): Promise<string> {
   try {
-    await ctx.queue.enqueue(sendMessageJob, { clientId, messageId: row.id }, { key: row.id });
+    return await ctx.queue.enqueue(sendMessageJob, { clientId, messageId }, { key: messageId });
   } catch (err) {
     throw new AppError('UPSTREAM_UNAVAILABLE', { message: 'Could not queue the message; nothing was stored, try again', cause: err, retryAfterSeconds: 2 });
   }
@@ -138,12 +147,12 @@ async function conversationForPhone(db: pg.Pool, phone: string, phoneNumberId: s
 }
 
 /** Checks a template send against the synced template; returns what to store (language, components). */
-async function checkTemplate(db: pg.Pool, input: NonNullable<SendContentInput['template']>): Promise<{ language: string; components: SendComponent[] }> {
+async function checkTemplate(db: pg.Pool, input: NonNullable<SendContentInput['template']>, loaded?: TemplateRow[]): Promise<{ language: string; components: SendComponent[] }> {
   let template;
   if (input.language) {
-    template = await findTemplate(db, input.name, input.language);
+    template = loaded ? loaded.find((t) => t.language === input.language) : await findTemplate(db, input.name, input.language);
   } else {
-    const all = await findTemplateLanguages(db, input.name);
+    const all = loaded ?? await findTemplateLanguages(db, input.name);
     template = all.find((t) => t.status === 'APPROVED' && t.language === 'en_US') ?? all.find((t) => t.status === 'APPROVED') ?? all[0];
   }
   if (!template) throw new AppError('TEMPLATE_NOT_FOUND', { message: 'Template not found', details: { name: input.name, language: input.language ?? null, hint: 'Sync templates: POST /api/saas/chat/templates/sync' } });
