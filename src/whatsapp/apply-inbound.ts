@@ -202,8 +202,8 @@ function planBatch(changes: InboundChange[]): BatchPlan | null {
     if (change.kind !== 'messages') continue;
     for (const m of change.messages) {
       if (!m.contact.waId && !m.contact.userId) continue; // no sender identity at all: nothing to attach it to
-      if (m.type === 'reaction') {
-        if (m.reaction) plan.reactions.push(m);
+      if (m.type === 'reaction' && m.reaction) {
+        plan.reactions.push(m);
         continue;
       }
       if (m.type === 'system' && REKEY_KINDS.has(String(m.content.kind))) return null;

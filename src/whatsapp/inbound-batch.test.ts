@@ -201,6 +201,21 @@ test('a status in the same batch as its message, before it, or parked from an ea
   assert.equal(await status('wamid.early'), 'failed');
 });
 
+test('a reaction in the same batch as its target message attaches to it', async () => {
+  events.length = 0;
+  const reaction = body({ phone: PHONES.b, messages: [{ from: '15551110041', id: 'wamid.reaction-1' }] }) as { entry: Array<{ changes: Array<{ value: { messages: Array<Record<string, unknown>> } }> }> };
+  reaction.entry[0].changes[0].value.messages[0] = {
+    from: '15551110041', id: 'wamid.reaction-1', timestamp: '1760000999', type: 'reaction', reaction: { message_id: 'wamid.target', emoji: '👍' },
+  };
+  const rows = await claimed(body({ phone: PHONES.b, messages: [{ from: '15551110041', id: 'wamid.target' }] }), reaction);
+  assert.deepEqual(await processInboxRows(h.ctx, rows, POLICY), ['done', 'done']);
+  const { rows: [target] } = await dbs.b.query(`SELECT reactions FROM messages WHERE wa_message_id = 'wamid.target'`);
+  assert.deepEqual(target.reactions, { '15551110041': '👍' });
+  assert.equal((await dbs.b.query(`SELECT 1 FROM messages WHERE wa_message_id = 'wamid.reaction-1'`)).rowCount, 0, 'a reaction is not a message');
+  assert.deepEqual(created(clients.b.id), ['wamid.target']);
+  assert.equal(events.filter((e) => e.event === 'message.updated' && e.clientId === clients.b.id).length, 1);
+});
+
 test('one tenant database down: the others apply, its rows retry, and only its share is applied later', async () => {
   const { rows: [{ datname }] } = await h.ctx.controlDb.query<{ datname: string }>(
     `SELECT datname FROM pg_database WHERE datname LIKE '%' || $1`, [`_tenant_${clients.c.id}`]);
