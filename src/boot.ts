@@ -30,8 +30,8 @@ export interface BootOptions {
   /** Parsed config (default: from process.env and .env). */
   config?: AppConfig;
   logger?: Logger;
-  /** Start pg-boss's cron scheduler in this process. */
-  schedule?: boolean;
+  /** Start pg-boss's cron scheduler in this process (or decide from the config, e.g. by role). */
+  schedule?: boolean | ((config: AppConfig) => boolean);
 }
 
 export interface Booted {
@@ -87,6 +87,7 @@ function resolveSecrets(config: AppConfig, logger: Logger): ResolvedSecrets {
 export async function boot(options: BootOptions = {}): Promise<Booted> {
   const config = options.config ?? parseConfig(loadEnvironment());
   const logger = options.logger ?? createLogger(config.logLevel);
+  const schedule = typeof options.schedule === 'function' ? options.schedule(config) : options.schedule ?? false;
   const secrets = resolveSecrets(config, logger);
   config.coreApiTokens = secrets.coreApiTokens;
 
@@ -121,7 +122,7 @@ export async function boot(options: BootOptions = {}): Promise<Booted> {
     logger,
   });
   tenantPools.startSweeper();
-  const queue = new JobQueue<AppContext>({ connectionString: controlUrl, settings: config.jobs, logger, schedule: options.schedule ?? false });
+  const queue = new JobQueue<AppContext>({ connectionString: controlUrl, settings: config.jobs, logger, schedule });
   queue.register(jobDefinitions);
   const storage = createStorage(config.storage, { dataDir: config.dataDir, tokenSecret: Buffer.from(keyring.blindIndex('media-url', 'file-token-key'), 'base64url') });
   // Processes without the API role publish through NOTIFY; the API role replaces this with the Socket.io gateway.

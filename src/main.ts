@@ -10,7 +10,9 @@ import { parseRoles, startRoles } from './server.ts';
 async function main(): Promise<void> {
   let booted;
   try {
-    booted = await boot({ schedule: true });
+    // Only cron processes run pg-boss's scheduler (its cron passes and the forwarding of due
+    // occurrences), so `--services=api` or `worker` processes do no schedule work at all.
+    booted = await boot({ schedule: (config) => parseRoles(process.argv.slice(2), config.services).includes('cron') });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
