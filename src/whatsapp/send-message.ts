@@ -131,7 +131,8 @@ function outsideWindow(last: Date | null): AppError {
 /** Enqueues the send job, keyed by the message id (a second enqueue of the same message is a no-op). */
 async function enqueueSend(ctx: AppContext, clientId: string, messageId: string): Promise<string> {
   try {
-    return await ctx.queue.enqueue(sendMessageJob, { clientId, messageId }, { key: messageId });
+    // Concurrent sends share one INSERT into the queue.
+    return await ctx.queue.enqueue(sendMessageJob, { clientId, messageId }, { key: messageId, coalesce: true });
   } catch (err) {
     throw new AppError('UPSTREAM_UNAVAILABLE', { message: 'Could not queue the message; nothing was stored, try again', cause: err, retryAfterSeconds: 2 });
   }
