@@ -185,7 +185,7 @@ async function clientDetailPage(code) {
     catch (err) { flash(err.message, true); }
   } }, h('div', { class: 'row' },
     field('Secret', { tag: 'select', name: '__name', onchange: (e) => { e.target.closest('form').querySelector('[data-value]').name = e.target.value; } }),
-    h('div', {}, h('label', {}, 'Value'), h('input', { 'data-value': '', name: 'whatsappToken', type: 'password', autocomplete: 'off', required: true })),
+    field('Value', { 'data-value': '', name: 'whatsappToken', type: 'password', autocomplete: 'off', required: true }),
     h('button', { type: 'submit' }, 'Save')));
   const select = secretForm.querySelector('select');
   select.removeAttribute('name');
@@ -323,10 +323,22 @@ function mediaOf(m) {
   return null;
 }
 
+/** Why a message failed, in words: Meta's error (title, code, details) or ours. */
+function failureReason(error) {
+  const e = Array.isArray(error) ? error[0] : error;
+  if (!e) return '';
+  if (typeof e !== 'object') return String(e);
+  const title = e.title || e.message || e.ourCode || 'failed';
+  const details = e.error_data?.details || e.details;
+  return `${title}${e.code ? ` (${e.code})` : ''}${details && details !== title ? ` — ${details}` : ''}`;
+}
+
 function bubble(m) {
   const outbound = m.direction === 'outbound';
-  return h('div', { class: `bubble ${outbound ? 'outbound' : 'inbound'}`, 'data-message-id': m.id, 'data-status': m.status || '', 'data-type': m.type || '' },
+  const failed = outbound && m.status === 'failed';
+  return h('div', { class: `bubble ${outbound ? 'outbound' : 'inbound'}${failed ? ' failed' : ''}`, 'data-message-id': m.id, 'data-status': m.status || '', 'data-type': m.type || '' },
     mediaOf(m), messageText(m),
+    failed ? h('div', { class: 'failure', role: 'note' }, `Not delivered: ${failureReason(m.error) || 'no reason given'}`) : null,
     h('div', { class: 'meta' }, m.createdAt ? new Date(m.createdAt).toLocaleTimeString() : '', outbound ? tick(m.status) : null));
 }
 

@@ -64,6 +64,12 @@ test('operator signs in, onboards a client and sees it; wrong token is refused',
   assert.match(key ?? '', /^ecx_live_/);
   await page.getByRole('cell', { name: 'browserclinic', exact: true }).click();
   await page.getByRole('heading', { name: 'Browser Clinic (browserclinic)' }).waitFor();
+  // Secrets are set by name and shown masked.
+  await page.getByLabel('Secret', { exact: true }).selectOption('whatsappAppSecret');
+  await page.getByLabel('Value', { exact: true }).fill('app-secret-0123456789abcdef');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByRole('cell', { name: 'whatsappAppSecret' }).waitFor();
+  assert.doesNotMatch(await page.locator('main').innerText(), /app-secret-0123456789abcdef/);
   await page.getByRole('link', { name: 'Queues' }).click();
   await page.getByRole('region', { name: 'Queues' }).getByRole('cell', { name: 'whatsapp.send-message', exact: true }).waitFor();
   await page.getByRole('region', { name: 'Stuck jobs (active past their lease)' }).getByText('No stuck jobs.').waitFor();
@@ -388,5 +394,20 @@ test('client pages: empty states, leads with the score "why", the pipeline board
   await page.getByRole('link', { name: 'Inbox' }).click();
   await page.getByRole('button', { name: /Zara Lead/ }).click();
   await page.locator('.bubble.inbound', { hasText: 'Thanks, see you then!' }).waitFor();
+  await page.context().close();
+});
+
+test('client inbox: a reply WhatsApp cannot deliver is marked failed with the reason in words', { skip }, async () => {
+  const client = await h.createClient('Failing Clinic');
+  // The simulator refuses delivery to +1 555 999… numbers (131026: not a WhatsApp user / undeliverable).
+  await customerWritesIn(client, '15559990001', 'Lost Customer', 'Hello?');
+  const page = await newPage();
+  await signInAsClient(page, client);
+  await page.getByRole('button', { name: /Lost Customer/ }).click();
+  await page.getByRole('textbox', { name: 'Message' }).fill('Hi, how can we help?');
+  await page.getByRole('button', { name: 'Send', exact: true }).click();
+  const reply = page.locator('.bubble.outbound', { hasText: 'Hi, how can we help?' });
+  await reply.locator('.tick.failed').waitFor({ timeout: 20_000 });
+  assert.match(await reply.getByRole('note').textContent() ?? '', /^Not delivered: Message undeliverable \(131026\)/);
   await page.context().close();
 });
