@@ -7,7 +7,8 @@
  * stack (auth + tenant routing + route + SQL): the plain list, filtered lists,
  * and prefix search (name word, phone digits, email), each as p50/p95 in ms,
  * next to a baseline of a plain `SELECT … LIMIT 50` on the same pool. Then a
- * full recalculation of every lead score (batched, set-based) in leads/s.
+ * full recalculation of every lead score (batched, set-based; BENCH_SCORING_BATCH leads per
+ * statement, default CRM_SCORING_BATCH_SIZE's) in leads/s.
  * Prints one JSON line.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,6 +23,8 @@ import { createClient, tenantDbById } from '../src/tenants/index.ts';
 
 const LEADS = Number(process.env.BENCH_LEADS ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 60);
+/** Leads per recalculation statement (default: CRM_SCORING_BATCH_SIZE's default). */
+const SCORING_BATCH = process.env.BENCH_SCORING_BATCH ? Number(process.env.BENCH_SCORING_BATCH) : undefined;
 const dataDir = mkdtempSync(path.join(tmpdir(), 'ecodrix-bench-crm-'));
 const log = (line: string) => process.stderr.write(`[crm] ${line}\n`);
 
@@ -121,7 +124,7 @@ try {
 
   log('recalculating every score');
   const t0 = performance.now();
-  const result = await recalculateClientScores(ctx, db, { clientId: client.id, runKey: 'bench', now: new Date(), reason: 'bench' });
+  const result = await recalculateClientScores(ctx, db, { clientId: client.id, runKey: 'bench', now: new Date(), reason: 'bench', batchSize: SCORING_BATCH });
   const seconds = (performance.now() - t0) / 1000;
 
   process.stdout.write(JSON.stringify({
@@ -133,7 +136,7 @@ try {
     filteredListMs: stats(filtered),
     searchMs: stats(search),
     deepCursorPageMs: stats(deep),
-    recalculation: { leads: result.processed, changed: result.changed, seconds: Number(seconds.toFixed(2)), leadsPerSecond: Math.round(result.processed / seconds) },
+    recalculation: { leads: result.processed, changed: result.changed, batchSize: SCORING_BATCH ?? ctx.config.crm.scoringBatchSize, seconds: Number(seconds.toFixed(2)), leadsPerSecond: Math.round(result.processed / seconds) },
     targets: { listP95Ms: 50, recalculationLeadsPerSecond: 5000 },
   }) + '\n');
   await app.close();

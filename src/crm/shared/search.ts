@@ -53,9 +53,10 @@ export function addContactSearch(where: string[], params: unknown[], query: stri
 
 /**
  * Probes the search indexes for up to `probeLimit` matching contacts; see the module comment.
- * Each alternative is its own bounded index scan: prefixes in their index order (`USING ~<~` is
- * the order of the text_pattern_ops indexes), name words through the trigram index. One OR'ed
- * query would let the planner pick a sequential scan that reads most of the table for a common term.
+ * Each alternative is its own bounded index scan, read one after the other until the limit:
+ * prefixes in their index order (`USING ~<~` is the order of the text_pattern_ops indexes), name
+ * words through the trigram index. One OR'ed query would let the planner pick a sequential scan
+ * that reads most of the table for a common term.
  */
 export async function planContactSearch(db: Db, query: string, countryCode: string, probeLimit: number): Promise<ContactSearch> {
   const digits = phoneSearchDigits(query);
@@ -73,8 +74,10 @@ export async function planContactSearch(db: Db, query: string, countryCode: stri
       'SELECT c.id FROM contacts c WHERE lower(c.email) LIKE $2 ORDER BY lower(c.email) USING ~<~ LIMIT $1',
     ];
   }
-  const { rows } = await db.query<{ id: string }>(`${branches.map((b) => `(${b})`).join(' UNION ')} LIMIT $1`, params);
-  if (rows.length <= probeLimit) return { contactIds: rows.map((r) => r.id) };
+  // UNION ALL stops at the first probeLimit + 1 rows; a contact matching twice counts twice, which can
+  // only make a borderline term walk (same results), and a complete set is deduplicated here.
+  const { rows } = await db.query<{ id: string }>(`${branches.map((b) => `(${b})`).join(' UNION ALL ')} LIMIT $1`, params);
+  if (rows.length <= probeLimit) return { contactIds: [...new Set(rows.map((r) => r.id))] };
   return { walk: query };
 }
 
