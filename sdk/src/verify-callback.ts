@@ -71,7 +71,8 @@ export function verifyCallback<T = CallbackPayload>(headers: HeaderSource, rawBo
 
 /** Body of a workflow callback (`PUT callbackUrl`). */
 export interface CallbackPayload {
-  status: string;
+  /** `completed` (sent), `failed`, `skipped` (run time already past: never sent late) or `cancelled`; `result` says why. */
+  status: 'completed' | 'failed' | 'skipped' | 'cancelled' | (string & {});
   metadata: Record<string, unknown>;
   jobId?: string;
   trigger?: string;

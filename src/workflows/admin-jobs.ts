@@ -8,7 +8,8 @@ import type { AppContext } from '../context.ts';
 import { AppError } from '../platform/errors.ts';
 import { tenantDbById } from '../tenants/index.ts';
 import { afterStepFinished, RUN_ACTION_QUEUE, type RunActionData } from './run-workflow-action.job.ts';
-import { failJobFinally } from './workflow-jobs.repo.ts';
+import { enqueueCallback } from './deliver-callback.job.ts';
+import { cancelByOperator, failJobFinally } from './workflow-jobs.repo.ts';
 
 export const QUEUE_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'] as const;
 export type QueueState = (typeof QUEUE_STATES)[number];
@@ -106,7 +107,12 @@ async function syncWorkflowRow(ctx: AppContext, job: QueueJobRow, to: 'pending' 
     if (row) await afterStepFinished(ctx, data.clientId, db, row.id);
     return;
   }
-  const from = to === 'pending' ? ['failed', 'cancelled', 'processing'] : ['pending', 'processing'];
+  if (to === 'cancelled') {
+    const row = await cancelByOperator(db, data.jobId, data.generation);
+    if (row) await enqueueCallback(ctx, data.clientId, row);
+    return;
+  }
+  const from = ['failed', 'cancelled', 'processing'];
   await db.query(
     `UPDATE workflow_jobs SET status = $3, finished_at = CASE WHEN $3 = 'pending' THEN NULL ELSE now() END, updated_at = now()
      WHERE id = $1 AND generation = $2 AND status = ANY($4)`,

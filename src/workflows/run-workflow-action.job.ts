@@ -13,7 +13,7 @@ import { AppError, isAppError } from '../platform/errors.ts';
 import { defineJob, jobIdForKey } from '../platform/jobs/queue.ts';
 import { tenantDbById } from '../tenants/index.ts';
 import { findAction } from './actions/index.ts';
-import { deliverCallbackJob } from './deliver-callback.job.ts';
+import { enqueueCallback } from './deliver-callback.job.ts';
 import { presentJob } from './present.ts';
 import {
   cancelLaterSteps, claimJob, completeJob, failAttempt, findJob, listRunSteps, setQueueJob, type WorkflowJobRow,
@@ -65,11 +65,12 @@ export async function afterStepFinished(ctx: AppContext, clientId: string, db: p
       await enqueueStep(ctx, clientId, next);
     }
   } else if (row.status === 'failed') {
-    await cancelLaterSteps(db, row.run_id, row.step, `step ${row.step} (${row.action_type}) failed`);
+    for (const cancelled of await cancelLaterSteps(db, row.run_id, row.step, `step ${row.step} (${row.action_type}) failed`)) {
+      publishJob(ctx, clientId, cancelled);
+      await enqueueCallback(ctx, clientId, cancelled);
+    }
   }
-  if (row.callback_url && (row.status === 'completed' || row.status === 'failed')) {
-    await ctx.queue.enqueue(deliverCallbackJob, { clientId, jobId: row.id }, { key: `${clientId}|${row.id}`, attempts: ctx.config.workflows.callbackAttempts });
-  }
+  await enqueueCallback(ctx, clientId, row);
 }
 
 export const runWorkflowActionJob = defineJob<RunActionData, AppContext>({

@@ -20,9 +20,12 @@ import type { AppContext } from '../context.ts';
 import { withTransaction } from '../platform/db/pool.ts';
 import { jobIdForKey } from '../platform/jobs/queue.ts';
 import { tenantDbById } from '../tenants/index.ts';
+import { enqueueCallback } from './deliver-callback.job.ts';
 import { enqueueStep, publishJob, queueJobIdFor, RUN_ACTION_QUEUE } from './run-workflow-action.job.ts';
 import type { TriggerEvent } from './triggers.ts';
-import { findJobsByIds, insertJob, pendingJobsForModule, setPendingVariables, updateSchedule, type NewWorkflowJob, type WorkflowJobRow } from './workflow-jobs.repo.ts';
+import {
+  findJobsByIds, insertJob, pendingJobsForModule, setPendingVariables, updateSchedule, type NewWorkflowJob, type StopReason, type WorkflowJobRow,
+} from './workflow-jobs.repo.ts';
 import { actionsOf, activeForTrigger, type WorkflowRow } from './workflows.repo.ts';
 
 export interface TriggerInput {
@@ -70,6 +73,10 @@ function matchesConfig(row: WorkflowRow, context: Record<string, unknown>): bool
   return Object.entries(row.trigger_config ?? {}).every(([k, v]) => JSON.stringify(context[k]) === JSON.stringify(v));
 }
 
+function lateReason(runAt: Date, now: number): StopReason {
+  return { reason: 'late', message: `run time ${runAt.toISOString()} had already passed (${Math.round((now - runAt.getTime()) / 1000)} s ago): not sent late` };
+}
+
 function plan(input: TriggerInput, workflows: WorkflowRow[], now: number, graceMs: number): NewWorkflowJob[] {
   const base = input.baseTime ? new Date(input.baseTime).getTime() : now;
   const key = triggerKey(input);
@@ -93,6 +100,7 @@ function plan(input: TriggerInput, workflows: WorkflowRow[], now: number, graceM
         moduleId, baseTime: input.baseTime ? new Date(base) : null, offsetMinutes: offset, runAt, status: skipped ? 'skipped' : 'pending',
         queueJobId: queueNow ? queueJobIdFor(input.clientId, { id, generation: 0 }) : null,
         callbackUrl: input.callbackUrl ?? null, callbackMetadata: input.callbackMetadata ?? null,
+        output: skipped ? lateReason(runAt, now) : null,
       });
     });
   }
@@ -105,12 +113,16 @@ async function changeModuleJobs(ctx: AppContext, clientId: string, moduleId: str
   const graceMs = ctx.config.workflows.lateGraceSeconds * 1000;
   const stale: string[] = [];
   const toEnqueue: WorkflowJobRow[] = [];
+  const stopped: WorkflowJobRow[] = [];
   const changed = await withTransaction(db, async (tx) => {
     const rows = await pendingJobsForModule(tx, moduleId);
     let count = 0;
     for (const row of rows) {
       if ('cancel' in change) {
-        await updateSchedule(tx, row.id, { runAt: row.run_at, baseTime: row.base_time, status: 'cancelled', generation: row.generation, queueJobId: row.queue_job_id });
+        stopped.push(await updateSchedule(tx, row.id, {
+          runAt: row.run_at, baseTime: row.base_time, status: 'cancelled', generation: row.generation, queueJobId: row.queue_job_id,
+          reason: { reason: 'appointment_cancelled', message: `appointment_cancelled for module ${moduleId}` },
+        }));
         if (row.queue_job_id) stale.push(row.queue_job_id);
         count++;
         continue;
@@ -121,7 +133,8 @@ async function changeModuleJobs(ctx: AppContext, clientId: string, moduleId: str
       const skipped = runAt.getTime() < now - graceMs;
       const queued = Boolean(row.queue_job_id);
       const queueJobId = queued && !skipped ? queueJobIdFor(clientId, { id: row.id, generation }) : null;
-      await updateSchedule(tx, row.id, { runAt, baseTime: change.baseTime, status: skipped ? 'skipped' : 'pending', generation, queueJobId });
+      const updated = await updateSchedule(tx, row.id, { runAt, baseTime: change.baseTime, status: skipped ? 'skipped' : 'pending', generation, queueJobId, reason: lateReason(runAt, now) });
+      if (skipped) stopped.push(updated);
       if (row.queue_job_id) stale.push(row.queue_job_id);
       if (queueJobId) toEnqueue.push({ ...row, run_at: runAt, generation });
       count++;
@@ -130,6 +143,7 @@ async function changeModuleJobs(ctx: AppContext, clientId: string, moduleId: str
   });
   await ctx.queue.cancel(RUN_ACTION_QUEUE, stale);
   for (const row of toEnqueue) await enqueueStep(ctx, clientId, row);
+  for (const row of stopped) await enqueueCallback(ctx, clientId, row);
   for (const row of await findJobsByIds(db, changed.ids)) publishJob(ctx, clientId, row);
   return changed.count;
 }
@@ -173,6 +187,8 @@ export async function triggerWorkflows(ctx: AppContext, input: TriggerInput): Pr
     // Pending rows with a queue job: (re-)enqueue. Deterministic ids make this a no-op for an
     // existing job, and repair a row whose enqueue was lost (crash between the two databases).
     if (row.status === 'pending' && row.queue_job_id) await enqueueStep(ctx, input.clientId, row);
+    // Skipped rows report that at once (a repeat re-queues nothing: the callback job is keyed).
+    if (row.status === 'skipped') await enqueueCallback(ctx, input.clientId, row);
     if (inserted.has(row.id)) publishJob(ctx, input.clientId, row);
   }
   if (inserted.size === 0) result.message = 'Already triggered: no new jobs';

@@ -60,20 +60,31 @@ export interface NewWorkflowJob {
   queueJobId: string | null;
   callbackUrl: string | null;
   callbackMetadata: Record<string, unknown> | null;
+  /** For a job inserted as skipped: why. */
+  output?: StopReason | null;
 }
+
+/** Why a job was skipped or cancelled: stored as its `output`, sent as the callback's `result`. */
+export interface StopReason { reason: 'late' | 'appointment_cancelled' | 'previous_step_failed' | 'operator_cancelled'; message: string }
+
+/**
+ * SQL assignments for a job reaching a final state: a new callback event is due (when the job has a
+ * callback URL). Each terminal transition is guarded by its WHERE clause, so it happens once per event.
+ */
+const CALLBACK_DUE = `callback_status = CASE WHEN callback_url IS NOT NULL THEN 'pending' END, callback_attempts = 0, callback_error = NULL`;
 
 /** Inserts a job unless its dedupe key exists. @returns true when inserted */
 export async function insertJob(db: Db, job: NewWorkflowJob): Promise<boolean> {
   const { rowCount } = await db.query(
     `INSERT INTO workflow_jobs (id, dedupe_key, run_id, step, workflow_id, workflow_name, action_type, action_config, trigger, phone,
        variables, conversation_id, module_id, base_time, offset_minutes, run_at, status, queue_job_id, callback_url, callback_metadata,
-       finished_at, callback_status)
+       finished_at, callback_status, output)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-       CASE WHEN $17 = 'skipped' THEN now() END, CASE WHEN $19::text IS NOT NULL AND $17 <> 'skipped' THEN 'pending' END)
+       CASE WHEN $17 = 'skipped' THEN now() END, CASE WHEN $19::text IS NOT NULL THEN 'pending' END, $21)
      ON CONFLICT (dedupe_key) DO NOTHING`,
     [job.id, job.dedupeKey, job.runId, job.step, job.workflowId, job.workflowName, job.actionType, job.actionConfig, job.trigger, job.phone,
       JSON.stringify(job.variables), job.conversationId, job.moduleId, job.baseTime, job.offsetMinutes, job.runAt, job.status, job.queueJobId,
-      job.callbackUrl, job.callbackMetadata],
+      job.callbackUrl, job.callbackMetadata, job.output ?? null],
   );
   return rowCount === 1;
 }
@@ -109,14 +120,16 @@ export async function setPendingVariables(db: Db, moduleId: string, variables: s
   return rows;
 }
 
-export async function updateSchedule(db: Db, id: string, fields: { runAt: Date; baseTime: Date | null; status: WorkflowJobStatus; generation: number; queueJobId: string | null }): Promise<void> {
-  await db.query(
+/** Moves a pending job, or stops it (skipped/cancelled, with the reason, and its callback due). @returns the row */
+export async function updateSchedule(db: Db, id: string, fields: { runAt: Date; baseTime: Date | null; status: WorkflowJobStatus; generation: number; queueJobId: string | null; reason?: StopReason }): Promise<WorkflowJobRow> {
+  const stopped = fields.status === 'skipped' || fields.status === 'cancelled';
+  const { rows } = await db.query<WorkflowJobRow>(
     `UPDATE workflow_jobs SET run_at = $2, base_time = $3, status = $4, generation = $5, queue_job_id = $6,
-       finished_at = CASE WHEN $4 IN ('skipped', 'cancelled') THEN now() ELSE finished_at END,
-       callback_status = CASE WHEN $4 IN ('skipped', 'cancelled') THEN NULL ELSE callback_status END,
-       updated_at = now() WHERE id = $1`,
-    [id, fields.runAt, fields.baseTime, fields.status, fields.generation, fields.queueJobId],
+       ${stopped ? `finished_at = now(), output = $7, ${CALLBACK_DUE},` : ''}
+       updated_at = now() WHERE id = $1 RETURNING *`,
+    [id, fields.runAt, fields.baseTime, fields.status, fields.generation, fields.queueJobId, ...(stopped ? [fields.reason ?? null] : [])],
   );
+  return rows[0];
 }
 
 export async function setQueueJob(db: Db, id: string, queueJobId: string, vars: Record<string, string>): Promise<void> {
@@ -147,7 +160,7 @@ export async function claimJob(db: Db, id: string, generation: number): Promise<
 /** Records a successful attempt (ignored when a later attempt took over). @returns true when recorded */
 export async function completeJob(db: Db, id: string, attempt: number, output: Record<string, unknown>): Promise<boolean> {
   const { rowCount } = await db.query(
-    `UPDATE workflow_jobs SET status = 'completed', output = $3, last_error = NULL, finished_at = now(), updated_at = now()
+    `UPDATE workflow_jobs SET status = 'completed', output = $3, last_error = NULL, finished_at = now(), ${CALLBACK_DUE}, updated_at = now()
      WHERE id = $1 AND attempts = $2 AND status = 'processing'`,
     [id, attempt, output],
   );
@@ -159,7 +172,9 @@ export async function completeJob(db: Db, id: string, attempt: number, output: R
 export async function failAttempt(db: Db, id: string, attempt: number, error: string, final: boolean): Promise<boolean> {
   const { rowCount } = await db.query(
     `UPDATE workflow_jobs SET status = CASE WHEN $4 THEN 'failed' ELSE 'pending' END, last_error = $3,
-       finished_at = CASE WHEN $4 THEN now() END, updated_at = now()
+       finished_at = CASE WHEN $4 THEN now() END, updated_at = now(),
+       callback_status = CASE WHEN $4 AND callback_url IS NOT NULL THEN 'pending' WHEN $4 THEN NULL ELSE callback_status END,
+       callback_attempts = CASE WHEN $4 THEN 0 ELSE callback_attempts END, callback_error = CASE WHEN $4 THEN NULL ELSE callback_error END
      WHERE id = $1 AND attempts = $2 AND status = 'processing'`,
     [id, attempt, error, final],
   );
@@ -170,7 +185,7 @@ export async function failAttempt(db: Db, id: string, attempt: number, error: st
 /** Marks a running job failed whatever attempt it was on (dead letter: the queue gave up on an expired attempt; operator kill). */
 export async function failJobFinally(db: Db, id: string, generation: number, error: string, from: WorkflowJobStatus[] = ['processing']): Promise<WorkflowJobRow | undefined> {
   const { rows } = await db.query<WorkflowJobRow>(
-    `UPDATE workflow_jobs SET status = 'failed', last_error = coalesce(last_error, $3), finished_at = now(), updated_at = now()
+    `UPDATE workflow_jobs SET status = 'failed', last_error = coalesce(last_error, $3), finished_at = now(), ${CALLBACK_DUE}, updated_at = now()
      WHERE id = $1 AND generation = $2 AND status = ANY($4) RETURNING *`,
     [id, generation, error, from],
   );
@@ -178,13 +193,24 @@ export async function failJobFinally(db: Db, id: string, generation: number, err
   return rows[0];
 }
 
-/** Cancels the not-yet-run later steps of a run (after a step failed for good). */
-export async function cancelLaterSteps(db: Db, runId: string, afterStep: number, reason: string): Promise<void> {
-  await db.query(
-    `UPDATE workflow_jobs SET status = 'cancelled', last_error = $3, finished_at = now(), callback_status = NULL, updated_at = now()
-     WHERE run_id = $1 AND step > $2 AND status = 'pending'`,
-    [runId, afterStep, reason],
+/** Cancels the not-yet-run later steps of a run (after a step failed for good). @returns the cancelled rows */
+export async function cancelLaterSteps(db: Db, runId: string, afterStep: number, reason: string): Promise<WorkflowJobRow[]> {
+  const { rows } = await db.query<WorkflowJobRow>(
+    `UPDATE workflow_jobs SET status = 'cancelled', last_error = $3, finished_at = now(), output = $4, ${CALLBACK_DUE}, updated_at = now()
+     WHERE run_id = $1 AND step > $2 AND status = 'pending' RETURNING *`,
+    [runId, afterStep, reason, { reason: 'previous_step_failed', message: reason } satisfies StopReason],
   );
+  return rows;
+}
+
+/** An operator cancelled the job's queue job. @returns the row when it was pending or running */
+export async function cancelByOperator(db: Db, id: string, generation: number): Promise<WorkflowJobRow | undefined> {
+  const { rows } = await db.query<WorkflowJobRow>(
+    `UPDATE workflow_jobs SET status = 'cancelled', finished_at = now(), output = $3, ${CALLBACK_DUE}, updated_at = now()
+     WHERE id = $1 AND generation = $2 AND status IN ('pending', 'processing') RETURNING *`,
+    [id, generation, { reason: 'operator_cancelled', message: 'cancelled by an operator' } satisfies StopReason],
+  );
+  return rows[0];
 }
 
 export async function setCallbackState(db: Db, id: string, state: { status: 'pending' | 'delivered' | 'failed'; attempts: number; error: string | null }): Promise<void> {

@@ -296,6 +296,79 @@ describe('trigger', () => {
     assert.equal(JSON.parse(cb.body).status, 'failed');
   });
 
+  it('calls back skipped and cancelled jobs too, each with its reason, and never runs them', async () => {
+    const c = await h.createClient('Workflow Clinic C');
+    const secret = `whsec_${randomBytes(32).toString('base64')}`;
+    assert.equal((await h.app.inject({ method: 'POST', url: `/api/clients/${c.code}/secrets`, headers: h.adminHeaders, payload: { automationWebhookSecret: secret } })).statusCode, 200);
+    const tag = randomBytes(4).toString('hex');
+    const p = (name: string) => `/c-${tag}-${name}`;
+    await automation(c, 'appointment_reminder', [{ type: 'webhook', delayMinutes: 0, config: { url: `${rx.url}${p('reminder')}` } }]);
+    await automation(c, 'service_enrolled', [
+      { type: 'update_lead', delayMinutes: 0, config: { stage: 'won' } }, // no lead for the phone: fails for good at once
+      { type: 'webhook', delayMinutes: 0, config: { url: `${rx.url}${p('never')}` } },
+    ]);
+    const callbackOf = async (path: string, n = 1) => {
+      await waitFor(() => rx.requests.filter((q) => q.path === path).length >= n, { what: `${n} callback(s) at ${path}` });
+      return rx.requests.filter((q) => q.path === path).map((q) => {
+        assert.equal(q.method, 'PUT');
+        assert.ok(verifyWebhook(secret, q.headers, q.body), 'signed');
+        return { body: JSON.parse(q.body), id: String(q.headers['webhook-id']) };
+      });
+    };
+
+    // A reminder whose time has passed: skipped, and the client is told so.
+    const lateMeta = { moduleId: `late_${tag}`, moduleType: 'Appointment', reminderKey: '1h' };
+    const late = await api(c, 'POST', '/api/saas/workflows/trigger', {
+      trigger: 'appointment_reminder', phone: '918143963830', variables: [], baseTime: new Date(Date.now() + 30 * 60_000).toISOString(), delayMinutes: -60,
+      callbackUrl: `${rx.url}${p('cb-late')}`, callbackMetadata: lateMeta,
+    });
+    assert.equal(late.status, 202, JSON.stringify(late.body));
+    assert.equal(late.body.jobs[0].status, 'skipped');
+    const [skipped] = await callbackOf(p('cb-late'));
+    assert.equal(skipped.body.status, 'skipped');
+    assert.equal(skipped.body.jobId, late.body.jobs[0].id);
+    assert.equal(skipped.body.trigger, 'appointment_reminder');
+    assert.deepEqual(skipped.body.metadata, lateMeta);
+    assert.equal(skipped.body.result.reason, 'late');
+    assert.match(skipped.body.result.message, /already passed/);
+    await waitFor(async () => (await job(c, late.body.jobs[0].id)).callback?.status === 'delivered', { what: 'skipped callback recorded as delivered' });
+    // The same trigger again: same job, no second callback.
+    assert.equal((await api(c, 'POST', '/api/saas/workflows/trigger', {
+      trigger: 'appointment_reminder', phone: '918143963830', variables: [], baseTime: new Date(Date.now() + 30 * 60_000).toISOString(), delayMinutes: -60,
+      callbackUrl: `${rx.url}${p('cb-late')}`, callbackMetadata: lateMeta,
+    })).body.jobs[0].id, late.body.jobs[0].id);
+
+    // A pending reminder of a cancelled appointment: cancelled, and told so.
+    const apptMeta = { moduleId: `appt_${tag}`, moduleType: 'Appointment' };
+    const pending = await api(c, 'POST', '/api/saas/workflows/trigger', {
+      trigger: 'appointment_reminder', phone: '918143963830', variables: [], baseTime: new Date(Date.now() + 3 * 3600_000).toISOString(), delayMinutes: -60,
+      callbackUrl: `${rx.url}${p('cb-cancel')}`, callbackMetadata: { ...apptMeta, reminderKey: '1h' },
+    });
+    assert.equal(pending.body.jobs[0].status, 'pending');
+    const cancel = await api(c, 'POST', '/api/saas/workflows/trigger', { trigger: 'appointment_cancelled', phone: '918143963830', variables: [], callbackMetadata: apptMeta });
+    assert.equal(cancel.body.cancelled, 1);
+    const [cancelled] = await callbackOf(p('cb-cancel'));
+    assert.equal(cancelled.body.status, 'cancelled');
+    assert.equal(cancelled.body.jobId, pending.body.jobs[0].id);
+    assert.equal(cancelled.body.result.reason, 'appointment_cancelled');
+    assert.equal(cancelled.body.metadata.reminderKey, '1h');
+
+    // A step after a failed one: the failure and the cancellation are both reported.
+    const run = await api(c, 'POST', '/api/saas/workflows/trigger', { trigger: 'service_enrolled', phone: '918143963831', variables: [], callbackUrl: `${rx.url}${p('cb-run')}`, callbackMetadata: { moduleId: `enr_${tag}` } });
+    assert.equal(run.body.jobs.length, 2);
+    const both = await callbackOf(p('cb-run'), 2);
+    const byJob = new Map(both.map((x) => [x.body.jobId, x]));
+    assert.equal(byJob.get(run.body.jobs[0].id)!.body.status, 'failed');
+    assert.match(byJob.get(run.body.jobs[0].id)!.body.result.error, /No lead/);
+    assert.equal(byJob.get(run.body.jobs[1].id)!.body.status, 'cancelled');
+    assert.equal(byJob.get(run.body.jobs[1].id)!.body.result.reason, 'previous_step_failed');
+    assert.notEqual(both[0].id, both[1].id, 'one webhook-id per event');
+    assert.equal((await job(c, run.body.jobs[1].id)).status, 'cancelled');
+
+    // None of the stopped jobs ran.
+    assert.equal(rx.requests.filter((q) => q.path === p('reminder') || q.path === p('never')).length, 0);
+  });
+
   it('lists jobs with filters and a cursor', async () => {
     const all = await api(a, 'GET', '/api/saas/workflows/jobs?limit=100');
     assert.equal(all.status, 200);
@@ -418,7 +491,7 @@ describe('admin job routes', () => {
     const prev = rx.respond;
     rx.respond = (req, i) => (req.path === path ? { status: broken ? 500 : 200 } : prev(req, i));
     await automation(a, 'appointment_confirmed', [{ type: 'webhook', delayMinutes: 0, config: { url: `${rx.url}${path}` } }]);
-    const r = await api(a, 'POST', '/api/saas/workflows/trigger', { trigger: 'appointment_confirmed', phone: '918143963823', variables: [], idempotencyKey: 'retry-me' });
+    const r = await api(a, 'POST', '/api/saas/workflows/trigger', { trigger: 'appointment_confirmed', phone: '918143963823', variables: [], idempotencyKey: 'retry-me', callbackUrl: `${rx.url}${path}-cb` });
     const id = r.body.jobs[0].id;
     await waitFor(async () => (await job(a, id)).status === 'failed', { timeoutMs: 30_000, what: 'failed job' });
     broken = false;
@@ -431,6 +504,11 @@ describe('admin job routes', () => {
     }, { what: 'retried job completed' });
     assert.equal(done.attempts, 4);
     rx.respond = prev;
+    // The client hears both outcomes: failed, then (after the operator's retry) completed, as two events.
+    await waitFor(() => rx.requests.filter((q) => q.path === `${path}-cb`).length === 2, { what: 'failed then completed callbacks' });
+    const callbacks = rx.requests.filter((q) => q.path === `${path}-cb`);
+    assert.deepEqual(callbacks.map((q) => JSON.parse(q.body).status), ['failed', 'completed']);
+    assert.notEqual(callbacks[0].headers['webhook-id'], callbacks[1].headers['webhook-id']);
     // The row is completed inside the handler; the queue marks its job completed just after.
     await waitFor(async () => (await admin('GET', `/api/admin/jobs/${queueId}`)).body.state === 'completed', { what: 'queue job completed' });
     assert.equal((await admin('POST', `/api/admin/jobs/${queueId}/cancel`)).status, 409);
