@@ -12,6 +12,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AppError } from '../errors.ts';
 import { loggerOptions } from '../logger.ts';
 import { registerErrorHandling } from './errors.ts';
+import { lazyCompilers } from './lazy-compilers.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -60,7 +61,10 @@ export function jsonDepthExceeds(value: unknown, limit: number): boolean {
 }
 
 export async function createHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
+  // Route schemas compile on first use or in the background once listening, not before (start-up time).
+  const compilers = lazyCompilers();
   const app = Fastify({
+    schemaController: { compilersFactory: compilers.compilersFactory },
     ...(options.loggerInstance ? { loggerInstance: options.loggerInstance } : { logger: loggerOptions(options.logLevel) }),
     bodyLimit: options.bodyLimit,
     // genReqId reads x-request-id itself, accepting only safe values (Fastify would take any header value).
@@ -87,6 +91,10 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       if (method === 'HEAD') continue;
       routeTable.push({ method, url: route.url, hidden: Boolean((route.schema as { hide?: boolean } | undefined)?.hide) });
     }
+  });
+
+  app.addHook('onListen', () => {
+    void compilers.warm((err, where) => app.log.error({ err, route: where }, 'route schema does not compile'));
   });
 
   app.addHook('onSend', async (request, reply) => {
