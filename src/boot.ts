@@ -32,6 +32,8 @@ export interface BootOptions {
   logger?: Logger;
   /** Start pg-boss's cron scheduler in this process (or decide from the config, e.g. by role). */
   schedule?: boolean | ((config: AppConfig) => boolean);
+  /** The embedded PostgreSQL, already starting (main.ts starts it before loading the application); stopped on failure. */
+  embedded?: Promise<EmbeddedPostgres>;
 }
 
 export interface Booted {
@@ -87,14 +89,21 @@ function resolveSecrets(config: AppConfig, logger: Logger): ResolvedSecrets {
 export async function boot(options: BootOptions = {}): Promise<Booted> {
   const config = options.config ?? parseConfig(loadEnvironment());
   const logger = options.logger ?? createLogger(config.logLevel);
-  const schedule = typeof options.schedule === 'function' ? options.schedule(config) : options.schedule ?? false;
-  const secrets = resolveSecrets(config, logger);
+  let secrets: ResolvedSecrets;
+  let schedule: boolean;
+  try {
+    schedule = typeof options.schedule === 'function' ? options.schedule(config) : options.schedule ?? false;
+    secrets = resolveSecrets(config, logger);
+  } catch (err) {
+    await (await options.embedded?.catch(() => undefined))?.stop();
+    throw err;
+  }
   config.coreApiTokens = secrets.coreApiTokens;
 
   let embedded: EmbeddedPostgres | undefined;
   let controlUrl = config.databaseUrl;
   if (!controlUrl) {
-    embedded = await startEmbeddedPostgres({ dir: path.join(config.dataDir, 'pg'), logger });
+    embedded = await (options.embedded ?? startEmbeddedPostgres({ dir: path.join(config.dataDir, 'pg'), logger }));
     controlUrl = embedded.url;
   }
   const controlDb = createPool({

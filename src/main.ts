@@ -2,17 +2,33 @@
  * Entry point: `node src/main.ts [--services=api,worker,cron]` (default all
  * three). SIGTERM/SIGINT stop accepting, finish in-flight work, close pools
  * and stop the embedded database.
+ *
+ * Start-up order: only configuration, the logger and the embedded PostgreSQL
+ * driver are imported first; the embedded server's initdb/start (child
+ * processes, on the other core) then run while the rest of the application is
+ * loaded with dynamic imports, through Node's compile cache kept in
+ * DATA_DIR/.cache (a fresh data directory starts without it; restarts reuse it).
  */
-import { boot } from './boot.ts';
+import module from 'node:module';
+import path from 'node:path';
+import { parseConfig } from './config.ts';
+import { loadEnvironment } from './platform/config.ts';
+import { startEmbeddedPostgres } from './platform/db/embedded-postgres.ts';
 import { ConfigError } from './platform/env-reader.ts';
-import { parseRoles, startRoles } from './server.ts';
+import { createLogger } from './platform/logger.ts';
 
 async function main(): Promise<void> {
   let booted;
   try {
+    const config = parseConfig(loadEnvironment());
+    const logger = createLogger(config.logLevel);
+    const embedded = config.databaseUrl ? undefined : startEmbeddedPostgres({ dir: path.join(config.dataDir, 'pg'), logger });
+    embedded?.catch(() => {}); // awaited and reported by boot
+    module.enableCompileCache?.(path.join(config.dataDir, '.cache', 'node-compile'));
+    const [{ boot }, server] = await Promise.all([import('./boot.ts'), import('./server.ts')]);
     // Only cron processes run pg-boss's scheduler (its cron passes and the forwarding of due
     // occurrences), so `--services=api` or `worker` processes do no schedule work at all.
-    booted = await boot({ schedule: (config) => parseRoles(process.argv.slice(2), config.services).includes('cron') });
+    booted = await boot({ config, logger, embedded, schedule: (c) => server.parseRoles(process.argv.slice(2), c.services).includes('cron') });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -20,8 +36,10 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  const { parseRoles, startRoles } = await import('./server.ts');
   const roles = parseRoles(process.argv.slice(2), booted.ctx.config.services);
   const server = await startRoles(booted, roles);
+  module.flushCompileCache?.(); // now, not at exit: a killed process would not write it
   if (server.url) process.stdout.write(`ECODrIx listening on ${server.url} (roles: ${roles.join(', ')})\n`);
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -170,6 +170,19 @@ async function clearStaleServer(dir: string, bins: Binaries, runAs: RunAs | unde
   await rm(pidFile, { force: true });
 }
 
+/** Runs `command` to completion without blocking the event loop; `output` is the tail of stderr (or the spawn error). */
+function run(command: string, args: string[], runAs: RunAs | undefined): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { ...runAs, stdio: ['ignore', 'ignore', 'pipe'] });
+    let output = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output = (output + chunk.toString('utf8')).slice(-8000);
+    });
+    child.once('error', (err) => resolve({ code: null, output: err.message }));
+    child.once('close', (code) => resolve({ code, output }));
+  });
+}
+
 /** Starts (initialising on first use) a PostgreSQL cluster in `options.dir`. */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const { logger } = options;
@@ -197,14 +210,22 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await writeFile(pwFile, `${state.password}\n`, { mode: 0o600 });
     if (runAs) await chown(pwFile, runAs.uid, runAs.gid);
     logger?.info({ dir }, 'initialising embedded PostgreSQL cluster');
-    const result = spawnSync(bins.initdb, [
+    // Asynchronous: the caller keeps loading the rest of the application meanwhile (main.ts starts this first).
+    // --no-sync: initdb does not fsync the ~1,000 files it writes (about a second here). What that risks: an
+    // operating-system crash or power loss before the kernel writes them back could leave a damaged catalog
+    // that WAL replay cannot repair (initdb's files are not WAL-logged). A process crash risks nothing (the
+    // files are in the page cache). So once the server is up, `initdb --sync-only` flushes them in the
+    // background (below) — the window is that flush, not the kernel's ~30 s writeback delay — and the server
+    // always runs with fsync and synchronous_commit on, so everything acknowledged later is durable.
+    // --no-instructions: no "start the server with ..." text.
+    const result = await run(bins.initdb, [
       `--pgdata=${dir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwFile}`,
-      '--encoding=UTF8', '--locale=C.UTF-8', '--no-sync',
-    ], { ...runAs, encoding: 'utf8' });
+      '--encoding=UTF8', '--locale=C.UTF-8', '--no-sync', '--no-instructions',
+    ], runAs);
     await rm(pwFile, { force: true });
-    if (result.status !== 0) {
+    if (result.code !== 0) {
       await rm(dir, { recursive: true, force: true });
-      throw new Error(`initdb failed: ${result.stderr || result.error?.message}`);
+      throw new Error(`initdb failed: ${result.output}`);
     }
   } else if (!state) {
     throw new Error(`${stateFile} is missing: cannot connect to the existing cluster in ${dir}`);
@@ -268,11 +289,16 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     }
   }
   logger?.info({ port, dir }, 'embedded PostgreSQL ready');
+  // A cluster initialised just now (--no-sync, see above): flush its files while the application boots.
+  const flushed = initialised ? Promise.resolve() : run(bins.initdb, ['--sync-only', `--pgdata=${dir}`], runAs).then((r) => {
+    if (r.code !== 0) logger?.warn({ output: r.output.trim() }, 'could not flush the new cluster to disk (initdb --sync-only)');
+  });
 
   return {
     url,
     port,
     async stop() {
+      await flushed;
       if (exited) return;
       child.kill('SIGINT');
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);

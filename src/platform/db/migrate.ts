@@ -44,20 +44,20 @@ export async function migrate(pool: pg.Pool, dir: string, schema: string): Promi
   const migrations = load(dir);
   const client = await pool.connect();
   const applied: string[] = [];
+  const lock = client.escapeLiteral(`ecodrix-migrate:${schema}`);
   try {
-    await client.query(`SELECT pg_advisory_lock(hashtext($1))`, [`ecodrix-migrate:${schema}`]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    await client.query(`CREATE TABLE IF NOT EXISTS ${schema}.schema_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const { rows } = await client.query<{ id: string }>(`SELECT id FROM ${schema}.schema_migrations`);
-    const done = new Set(rows.map((r) => r.id));
+    // Lock, bookkeeping table and what is applied: one round trip (simple query protocol, several statements).
+    const results = await client.query(`SELECT pg_advisory_lock(hashtext(${lock}));
+      CREATE SCHEMA IF NOT EXISTS ${schema};
+      CREATE TABLE IF NOT EXISTS ${schema}.schema_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+      SELECT id FROM ${schema}.schema_migrations`) as unknown as Array<pg.QueryResult<{ id: string }>>;
+    const done = new Set(results.at(-1)!.rows.map((r) => r.id));
     for (const migration of migrations) {
       if (done.has(migration.id)) continue;
-      await client.query('BEGIN');
+      // Each migration in its own transaction, sent as one round trip.
       try {
-        await client.query(`SET LOCAL search_path = ${schema}, public`);
-        await client.query(migration.sql);
-        await client.query(`INSERT INTO ${schema}.schema_migrations (id) VALUES ($1)`, [migration.id]);
-        await client.query('COMMIT');
+        await client.query(`BEGIN; SET LOCAL search_path = ${schema}, public;\n${migration.sql}\n;
+          INSERT INTO ${schema}.schema_migrations (id) VALUES (${client.escapeLiteral(migration.id)}); COMMIT`);
         applied.push(migration.id);
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});
@@ -65,7 +65,7 @@ export async function migrate(pool: pg.Pool, dir: string, schema: string): Promi
       }
     }
   } finally {
-    await client.query(`SELECT pg_advisory_unlock(hashtext($1))`, [`ecodrix-migrate:${schema}`]).catch(() => {});
+    await client.query(`SELECT pg_advisory_unlock(hashtext(${lock}))`).catch(() => {});
     client.release();
   }
   return applied;

@@ -181,12 +181,15 @@ export class JobQueue<TContext> {
     this.context = context;
     await this.boss.start();
     this.started = true;
-    // Dead-letter targets must exist before the queues that name them.
-    const ordered = [...this.definitions.values()].sort((a, b) => Number(Boolean(a.deadLetter)) - Number(Boolean(b.deadLetter)));
-    for (const definition of ordered) {
+    // One read of every queue; only missing queues are created and only changed settings written (a restart
+    // usually writes nothing). Dead-letter targets must exist before the queues that name them: waves, each
+    // created concurrently.
+    const existing = new Map((await this.boss.getQueues()).map((q) => [q.name, q as unknown as Record<string, unknown>]));
+    const setups: Array<{ definition: JobDefinition<any, TContext>; queue: Record<string, unknown> }> = [];
+    for (const definition of this.definitions.values()) {
       if (definition.deadLetter && !this.definitions.has(definition.deadLetter)) throw new Error(`job ${definition.name}: dead letter queue ${definition.deadLetter} is not registered`);
       const retry = this.retryOf(definition);
-      const queue = {
+      setups.push({ definition, queue: {
         retryLimit: retry.attempts - 1,
         retryDelay: retry.backoffSeconds,
         retryBackoff: true,
@@ -195,15 +198,24 @@ export class JobQueue<TContext> {
         deleteAfterSeconds: this.settings.retentionDays * 86_400,
         notify: true,
         ...(definition.deadLetter ? { deadLetter: definition.deadLetter } : {}),
-      };
-      const existing = await this.boss.getQueue(definition.name);
-      if (!existing) {
-        await this.boss.createQueue(definition.name, { ...queue, ...(definition.policy ? { policy: definition.policy } : {}) }).catch((err: Error) => {
-          if (!/already exists|duplicate/i.test(err.message)) throw err;
-        });
-      } else {
-        await this.boss.updateQueue(definition.name, queue);
-      }
+      } });
+    }
+    const ready = new Set<string>();
+    for (let left = setups; left.length > 0;) {
+      const wave = left.filter((s) => !s.definition.deadLetter || ready.has(s.definition.deadLetter));
+      if (wave.length === 0) throw new Error(`dead letter queues form a cycle: ${left.map((s) => s.definition.name).join(', ')}`);
+      left = left.filter((s) => !wave.includes(s));
+      await Promise.all(wave.map(async ({ definition, queue }) => {
+        const current = existing.get(definition.name);
+        if (!current) {
+          await this.boss.createQueue(definition.name, { ...queue, ...(definition.policy ? { policy: definition.policy } : {}) }).catch((err: Error) => {
+            if (!/already exists|duplicate/i.test(err.message)) throw err;
+          });
+        } else if (Object.entries(queue).some(([key, value]) => current[key] !== value)) {
+          await this.boss.updateQueue(definition.name, queue);
+        }
+        ready.add(definition.name);
+      }));
     }
     if (options.work) {
       for (const definition of this.definitions.values()) await this.work(definition);
