@@ -418,13 +418,25 @@ async function inboxPage() {
     thread.scrollTop = thread.scrollHeight;
   }
 
-  const templateSelect = h('select', { name: 'template', id: 'reply-template', onchange: () => {
-    const input = composer.querySelector('input[name=text]');
-    input.placeholder = templateSelect.value ? 'Template variables, separated by |' : 'Type a message (or a caption)';
-  } }, h('option', { value: '' }, 'Free text'));
-  api('GET', '/api/saas/chat/templates').then((data) => {
-    for (const t of itemsOf(data).filter((t) => t.status === 'APPROVED')) templateSelect.append(h('option', { value: JSON.stringify({ name: t.name, language: t.language }) }, `${t.name} (${t.language})`));
-  }).catch(() => {});
+  function updatePlaceholder() {
+    composer.querySelector('input[name=text]').placeholder = templateSelect.value ? 'Template variables, separated by |' : 'Type a message (or a caption)';
+  }
+  const templateSelect = h('select', { name: 'template', id: 'reply-template', onchange: () => updatePlaceholder() }, h('option', { value: '' }, 'Free text'));
+  async function loadTemplates() {
+    const approved = itemsOf(await api('GET', '/api/saas/chat/templates')).filter((t) => t.status === 'APPROVED');
+    templateSelect.replaceChildren(h('option', { value: '' }, 'Free text'),
+      ...approved.map((t) => h('option', { value: JSON.stringify({ name: t.name, language: t.language }) }, `${t.name} (${t.language})`)));
+    return approved.length;
+  }
+  loadTemplates().catch(() => {});
+  const syncButton = h('button', { type: 'button', class: 'secondary', onclick: async () => {
+    syncButton.disabled = true;
+    try {
+      const r = await api('POST', '/api/saas/chat/templates/sync');
+      const approved = await loadTemplates();
+      flash(`Templates synced from WhatsApp: ${r.synced} (${approved} approved).`);
+    } catch (err) { flash(`Could not sync templates: ${err.message}`, true); } finally { syncButton.disabled = false; }
+  } }, 'Sync templates');
   const fileInput = h('input', { type: 'file', name: 'file', id: 'reply-file', accept: [...SENDABLE.image.types, ...SENDABLE.document.types].join(',') });
   const fileNote = h('span', { class: 'muted file-note', 'aria-live': 'polite' });
   fileInput.addEventListener('change', () => {
@@ -465,6 +477,7 @@ async function inboxPage() {
       const sent = await api('POST', '/api/saas/chat/messages', body);
       form.reset();
       fileNote.textContent = '';
+      updatePlaceholder();
       const m = sent.message || sent;
       if (m?.id && local) localMedia.set(m.id, local);
       if (m?.id) upsert(m);
@@ -474,7 +487,7 @@ async function inboxPage() {
       sendButton.disabled = false;
     }
   } }, h('div', { class: 'row' },
-    h('div', {}, h('label', { for: 'reply-template' }, 'Send as'), templateSelect),
+    h('div', { class: 'send-as' }, h('label', { for: 'reply-template' }, 'Send as'), h('div', { class: 'inline' }, templateSelect, syncButton)),
     field('Message', { name: 'text', autocomplete: 'off', placeholder: 'Type a message (or a caption)' })),
   h('div', { class: 'row composer-actions' },
     h('div', {}, h('label', { for: 'reply-file' }, 'Attach image or document'), fileInput, fileNote),

@@ -2,7 +2,8 @@
  * The console in real headless Chromium (Debian's `chromium`, driven by
  * playwright-core): an operator signs in and onboards a client; the client
  * signs in, a customer writes in through the WhatsApp simulator, the message
- * appears live, the agent replies and the ticks move to read; the agent sends
+ * appears live, the agent replies (text and a synced template) and the ticks move
+ * to read, a refused send says why; the agent sends
  * an image and a document; a campaign runs with live progress; and on a phone
  * viewport sign-in, list → thread and the reply box fit the screen.
  * Skipped, saying why, only where Chromium is not installed (`.ci/run` installs it).
@@ -105,6 +106,18 @@ test('client inbox: a customer writes in, the message appears live, the agent re
   await reply.waitFor();
   await reply.locator('.tick.read').waitFor({ timeout: 20_000 });
   assert.equal(await reply.getAttribute('data-status'), 'read');
+
+  // Templates: synced from the (simulated) WhatsApp Business Account on demand, then sent with variables.
+  await page.getByRole('button', { name: 'Sync templates' }).click();
+  await page.getByText(/^Templates synced from WhatsApp: \d+ \(\d+ approved\)\.$/).waitFor();
+  await page.getByLabel('Send as').selectOption({ label: 'hello_world (en_US)' });
+  await page.getByRole('button', { name: 'Send', exact: true }).click();
+  const template = page.locator('.bubble.outbound[data-type="template"]');
+  await template.waitFor();
+  const sentTemplate = await waitForOutbox(client, (item) => item.type === 'template' && item.outcome === 'accepted');
+  assert.equal(sentTemplate.payload.template.name, 'hello_world');
+  assert.deepEqual(sentTemplate.payload.template.language, { code: 'en_US' });
+  await template.locator('.tick.read').waitFor({ timeout: 20_000 });
   await page.screenshot({ path: '/tmp/ecodrix-console-inbox.png' });
   await page.context().close();
 });
