@@ -305,7 +305,7 @@ function mediaOf(m) {
   const filename = m.media?.filename || body.filename || local?.name;
   if (local && local.isImage) return h('img', { class: 'media', src: local.url, alt: filename ? `Image sent: ${filename}` : 'Image sent' });
   if (outbound && MEDIA_KINDS.includes(m.type) && m.media?.status !== 'stored') {
-    return h('div', { class: 'attachment', role: 'img', 'aria-label': `${m.type}${filename ? ` ${filename}` : ''}` }, h('span', { class: 'muted' }, `${m.type === 'document' ? 'Document' : m.type[0].toUpperCase() + m.type.slice(1)}: `), filename || 'sent');
+    return h('div', { class: 'attachment', role: 'img', 'aria-label': `${m.type}${filename ? ` ${filename}` : ''}` }, h('span', { class: 'muted' }, `${m.type[0].toUpperCase()}${m.type.slice(1)}: `), filename || 'sent');
   }
   const stored = m.media?.status === 'stored';
   if (stored && /^image\//.test(m.media?.mimeType || '')) {
@@ -351,6 +351,8 @@ const SENDABLE = {
       'application/vnd.openxmlformats-officedocument.presentationml.presentation'],
     maxBytes: 16 * 1024 * 1024,
   },
+  video: { types: ['video/mp4', 'video/3gpp'], maxBytes: 16 * 1024 * 1024 },
+  audio: { types: ['audio/aac', 'audio/amr', 'audio/mpeg', 'audio/mp4', 'audio/ogg'], maxBytes: 16 * 1024 * 1024 },
 };
 
 function kindOf(file) {
@@ -437,7 +439,7 @@ async function inboxPage() {
       flash(`Templates synced from WhatsApp: ${r.synced} (${approved} approved).`);
     } catch (err) { flash(`Could not sync templates: ${err.message}`, true); } finally { syncButton.disabled = false; }
   } }, 'Sync templates');
-  const fileInput = h('input', { type: 'file', name: 'file', id: 'reply-file', accept: [...SENDABLE.image.types, ...SENDABLE.document.types].join(',') });
+  const fileInput = h('input', { type: 'file', name: 'file', id: 'reply-file', accept: Object.values(SENDABLE).flatMap((k) => k.types).join(',') });
   const fileNote = h('span', { class: 'muted file-note', 'aria-live': 'polite' });
   fileInput.addEventListener('change', () => {
     const file = fileInput.files?.[0];
@@ -447,7 +449,8 @@ async function inboxPage() {
 
   async function mediaBody(file, caption) {
     const kind = kindOf(file);
-    if (!kind) throw new Error(`${file.name}: ${file.type || 'this file type'} cannot be sent on WhatsApp (images: JPEG or PNG; documents: PDF, text, Office)`);
+    if (!kind) throw new Error(`${file.name}: ${file.type || 'this file type'} cannot be sent on WhatsApp (images: JPEG or PNG; documents: PDF, text, Office; video: MP4, 3GP; audio: AAC, AMR, MP3, M4A, OGG)`);
+    if (kind === 'audio' && caption) throw new Error('WhatsApp audio messages cannot have a caption: clear the message box, or send the text separately');
     if (file.size > SENDABLE[kind].maxBytes) throw new Error(`${file.name} is ${(file.size / 1024 / 1024).toFixed(1)} MB; the console sends ${kind}s up to ${SENDABLE[kind].maxBytes / 1024 / 1024} MB`);
     const media = { data: await readBase64(file), mimeType: file.type };
     if (caption) media.caption = caption;
@@ -490,7 +493,7 @@ async function inboxPage() {
     h('div', { class: 'send-as' }, h('label', { for: 'reply-template' }, 'Send as'), h('div', { class: 'inline' }, templateSelect, syncButton)),
     field('Message', { name: 'text', autocomplete: 'off', placeholder: 'Type a message (or a caption)' })),
   h('div', { class: 'row composer-actions' },
-    h('div', {}, h('label', { for: 'reply-file' }, 'Attach image or document'), fileInput, fileNote),
+    h('div', {}, h('label', { for: 'reply-file' }, 'Attach a file (image, document, video or audio)'), fileInput, fileNote),
     sendButton));
 
   liveHandlers.add((event, payload) => {
