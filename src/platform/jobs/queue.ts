@@ -321,7 +321,6 @@ export class JobQueue<TContext> {
    */
   private async workBatches(definition: JobDefinition<any, TContext>): Promise<void> {
     const retry = this.retryOf(definition);
-    const batchHandler = definition.batchHandler!;
     const overrides = definition.workerOptions?.(this.context!) ?? {};
     const workerId = await this.boss.work(definition.name, {
       localConcurrency: overrides.concurrency ?? definition.concurrency ?? this.settings.concurrency,
@@ -339,7 +338,7 @@ export class JobQueue<TContext> {
       });
       let outcomes: BatchOutcome[];
       try {
-        outcomes = await batchHandler(items, this.context!);
+        outcomes = await definition.batchHandler!(items, this.context!);
       } catch (err) {
         outcomes = items.map(() => ({ ok: false, error: err }));
       } finally {
