@@ -771,21 +771,43 @@ async function campaignsPage() {
   });
   pageCleanups.push(() => { if (poll) clearInterval(poll); });
 
+  const splitList = (value) => (value || '').split(/[\s,;]+/).map((v) => v.trim()).filter(Boolean);
+  const listFields = h('div', {}, field('Recipient emails (comma or line separated)', { tag: 'textarea', name: 'emails', rows: '2' }));
+  const filterFields = h('div', { class: 'row', hidden: true },
+    field('Lead stages (comma separated)', { name: 'stages', placeholder: 'qualified, won' }),
+    field('Lead tags (comma separated)', { name: 'tags' }),
+    field('Minimum score', { name: 'scoreMin', type: 'number' }));
+  const audienceChoice = h('fieldset', { class: 'choice' }, h('legend', {}, 'Audience'),
+    ['list', 'filter'].map((value) => h('label', { class: 'radio' }, h('input', {
+      type: 'radio', name: 'audience', value, checked: value === 'list',
+      onchange: () => { listFields.hidden = value !== 'list'; filterFields.hidden = value !== 'filter'; },
+    }), value === 'list' ? 'Email list' : 'Leads matching a filter (with an email)')));
   const createForm = h('form', { 'aria-label': 'New campaign', onsubmit: async (e) => {
     e.preventDefault();
     const values = formValues(e.target);
-    const emails = (values.emails || '').split(/[\s,;]+/).map((v) => v.trim()).filter(Boolean);
-    if (!emails.length) { flash('Add at least one recipient email.', true); return; }
+    let audience;
+    if (values.audience === 'filter') {
+      audience = { type: 'filter' };
+      if (splitList(values.stages).length) audience.stages = splitList(values.stages);
+      if (splitList(values.tags).length) audience.tags = splitList(values.tags);
+      if (values.scoreMin !== undefined) audience.scoreMin = Number(values.scoreMin);
+    } else {
+      const emails = splitList(values.emails);
+      if (!emails.length) { flash('Add at least one recipient email.', true); return; }
+      audience = { type: 'list', emails };
+    }
     try {
-      await api('POST', '/api/saas/email/campaigns', { name: values.name, subject: values.subject, text: values.text || '', audience: { type: 'list', emails } });
+      await api('POST', '/api/saas/email/campaigns', { name: values.name, subject: values.subject, text: values.text || '', audience });
       e.target.reset();
+      listFields.hidden = false;
+      filterFields.hidden = true;
       flash(`Campaign "${values.name}" saved as a draft.`);
       await load();
     } catch (err) { flash(err.message, true); }
   } },
     h('div', { class: 'row' }, field('Campaign name', { name: 'name', required: true, maxlength: '200' }), field('Subject', { name: 'subject', required: true, maxlength: '998' })),
-    field('Text', { tag: 'textarea', name: 'text', rows: '3', placeholder: 'Hello {{name}}, …' }),
-    field('Recipient emails (comma or line separated)', { tag: 'textarea', name: 'emails', rows: '2', required: true }),
+    field('Text', { tag: 'textarea', name: 'text', rows: '3', required: true, placeholder: 'Hello {{name}}, …' }),
+    audienceChoice, listFields, filterFields,
     h('p', {}, h('button', { type: 'submit' }, 'Save draft')));
 
   try { await load(); } catch (err) { list.replaceChildren(h('p', { class: 'error' }, err.status === 404 ? 'Email campaigns are not available on this server.' : `Could not load campaigns: ${err.message}`)); }

@@ -221,7 +221,7 @@ test('client inbox: the agent sends an image, a document and audio from the brow
   await page.context().close();
 });
 
-test('campaigns: the client creates and sends a campaign and watches its progress live to finished; the mail catcher has it', { skip }, async () => {
+test('campaigns: the client creates and sends list and filter campaigns and watches their progress live to finished; the mail catcher has them', { skip }, async () => {
   const client = await h.createClient('Campaign Clinic');
   const page = await newPage();
   await signInAsClient(page, client);
@@ -240,9 +240,24 @@ test('campaigns: the client creates and sends a campaign and watches its progres
   assert.equal(await card.getByRole('button').count(), 0, 'a finished campaign offers no actions');
   assert.equal(await card.locator('progress').getAttribute('value'), '3');
 
+  // A filter audience: the qualified leads with an email.
+  await clientApi(client, 'POST', '/api/crm/leads', { contact: { name: 'Dee Qualified', email: 'dee@example.test' }, stage: 'qualified' });
+  await clientApi(client, 'POST', '/api/crm/leads', { contact: { name: 'Eli New', email: 'eli@example.test' } });
+  await page.getByLabel('Campaign name').fill('Qualified follow-up');
+  await page.getByLabel('Subject').fill('Ready when you are');
+  await page.getByLabel('Text', { exact: true }).fill('Shall we book your first session?');
+  await page.getByRole('radio', { name: 'Leads matching a filter (with an email)' }).check();
+  assert.equal(await page.getByLabel('Recipient emails (comma or line separated)').isVisible(), false);
+  await page.getByLabel('Lead stages (comma separated)').fill('qualified');
+  await page.getByRole('button', { name: 'Save draft' }).click();
+  const filtered = page.getByRole('article', { name: 'Campaign Qualified follow-up' });
+  await filtered.getByRole('button', { name: 'Send now: Qualified follow-up' }).click();
+  await filtered.getByText('1 sent · 0 failed · 0 pending of 1').waitFor({ timeout: 30_000 });
+
   await page.getByRole('link', { name: 'Sandbox' }).click();
   const mail = page.getByRole('region', { name: 'Mail catcher' });
-  for (const to of ['ana@example.test', 'ben@example.test', 'cy@example.test']) await mail.getByRole('cell', { name: to }).waitFor();
+  for (const to of ['ana@example.test', 'ben@example.test', 'cy@example.test', 'dee@example.test']) await mail.getByRole('cell', { name: to }).waitFor();
+  assert.equal(await mail.getByRole('cell', { name: 'eli@example.test' }).count(), 0, 'a lead outside the filter is not mailed');
   await page.context().close();
 });
 
@@ -337,7 +352,7 @@ test('phone: sign-in, conversation list → thread and the reply box fit a 390 p
   await page.context().close();
 });
 
-async function clientApi<T>(client: TestClient, method: string, path: string, body?: unknown): Promise<T> {
+async function clientApi<T = unknown>(client: TestClient, method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(`${h.url}${path}`, {
     method, headers: { ...client.headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body),
   });
