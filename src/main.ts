@@ -7,7 +7,8 @@
  * driver are imported first; the embedded server's initdb/start (child
  * processes, on the other core) then run while the rest of the application is
  * loaded with dynamic imports, through Node's compile cache kept in
- * DATA_DIR/.cache (a fresh data directory starts without it; restarts reuse it).
+ * DATA_DIR/.cache (a fresh data directory starts without it; Node writes it
+ * when the process exits, so restarts after a clean stop reuse it).
  */
 import module from 'node:module';
 import path from 'node:path';
@@ -22,8 +23,12 @@ async function main(): Promise<void> {
   try {
     const config = parseConfig(loadEnvironment());
     const logger = createLogger(config.logLevel);
-    const embedded = config.databaseUrl ? undefined : startEmbeddedPostgres({ dir: path.join(config.dataDir, 'pg'), logger });
+    // Loading modules blocks the event loop: wait until PostgreSQL's first child process runs, so it proceeds meanwhile.
+    let spawned = () => {};
+    const running = new Promise<void>((resolve) => (spawned = resolve));
+    const embedded = config.databaseUrl ? undefined : startEmbeddedPostgres({ dir: path.join(config.dataDir, 'pg'), logger, onSpawn: spawned });
     embedded?.catch(() => {}); // awaited and reported by boot
+    if (embedded) await Promise.race([running, embedded.catch(() => {})]);
     module.enableCompileCache?.(path.join(config.dataDir, '.cache', 'node-compile'));
     const [{ boot }, server] = await Promise.all([import('./boot.ts'), import('./server.ts')]);
     // Only cron processes run pg-boss's scheduler (its cron passes and the forwarding of due
@@ -39,7 +44,6 @@ async function main(): Promise<void> {
   const { parseRoles, startRoles } = await import('./server.ts');
   const roles = parseRoles(process.argv.slice(2), booted.ctx.config.services);
   const server = await startRoles(booted, roles);
-  module.flushCompileCache?.(); // now, not at exit: a killed process would not write it
   if (server.url) process.stdout.write(`ECODrIx listening on ${server.url} (roles: ${roles.join(', ')})\n`);
   let stopping = false;
   const shutdown = async (signal: string) => {

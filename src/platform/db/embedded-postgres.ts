@@ -22,6 +22,11 @@ export interface EmbeddedPostgresOptions {
   logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Extra `-c name=value` settings (tests turn fsync off). */
   settings?: Record<string, string>;
+  /**
+   * Called once the first child process (initdb, or postgres on an existing cluster) is running: from then on
+   * the start proceeds on its own, so the caller may block its event loop (load modules) without delaying it.
+   */
+  onSpawn?: () => void;
 }
 
 export interface EmbeddedPostgres {
@@ -171,9 +176,10 @@ async function clearStaleServer(dir: string, bins: Binaries, runAs: RunAs | unde
 }
 
 /** Runs `command` to completion without blocking the event loop; `output` is the tail of stderr (or the spawn error). */
-function run(command: string, args: string[], runAs: RunAs | undefined): Promise<{ code: number | null; output: string }> {
+function run(command: string, args: string[], runAs: RunAs | undefined, onSpawn?: () => void): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { ...runAs, stdio: ['ignore', 'ignore', 'pipe'] });
+    onSpawn?.();
     let output = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       output = (output + chunk.toString('utf8')).slice(-8000);
@@ -221,7 +227,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     const result = await run(bins.initdb, [
       `--pgdata=${dir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwFile}`,
       '--encoding=UTF8', '--locale=C.UTF-8', '--no-sync', '--no-instructions',
-    ], runAs);
+    ], runAs, options.onSpawn);
     await rm(pwFile, { force: true });
     if (result.code !== 0) {
       await rm(dir, { recursive: true, force: true });
@@ -260,6 +266,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const args = ['-D', dir, '-p', String(port)];
   for (const [key, value] of Object.entries(settings)) args.push('-c', `${key}=${value}`);
   const child: ChildProcess = spawn(bins.postgres, args, { ...runAs, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (initialised) options.onSpawn?.();
   let stderr = '';
   let exited = false;
   child.stderr?.on('data', (chunk: Buffer) => {
