@@ -3,13 +3,22 @@
  * fake provider) and exposes `meetCode` and `meetUrl` to the next actions, e.g.
  * as the 4th variable of the original confirmation template (`{{meetCode}}`).
  * Idempotent across retries: the action's idempotency key fixes the event id. A conference Google
- * has not finished yet makes the step retry (with the queue's backoff) instead of passing an empty code.
+ * has not finished yet makes the step wait (ActionWaiting: re-run every WAIT_POLLS × poll delay, without using up
+ * attempts, reading only our meeting row, which the `meet.check-conference` job settles) instead of
+ * passing an empty code; after MAX_WAIT_MS, or when the conference failed, the step fails.
  */
 import { Type } from 'typebox';
 import { AppError } from '../platform/errors.ts';
 import type { ActionDefinition } from '../workflows/actions/registry.ts';
-import { interpolate } from '../workflows/actions/registry.ts';
+import { ActionWaiting, interpolate } from '../workflows/actions/registry.ts';
 import { createMeeting } from './create-meeting.ts';
+import { findMeetingByKey } from './meetings.repo.ts';
+import { presentMeeting } from './present-meeting.ts';
+import { ensureConferenceCheck } from './settle-conference.ts';
+
+/** A step waiting for a pending conference looks again every 15 × GOOGLE_CONFERENCE_POLL_MS (15 s by default), for 10 minutes in all. */
+const WAIT_POLLS = 15;
+const MAX_WAIT_MS = 10 * 60_000;
 
 const ConfigSchema = Type.Object({
   /** Meeting title; `{{var}}` placeholders are filled from earlier actions. */
@@ -44,7 +53,16 @@ export const createMeetAction: ActionDefinition = {
     const start = config.start ? new Date(fill(config.start)) : new Date();
     const end = new Date(start.getTime() + (config.durationMinutes ?? 30) * 60_000);
     const appointmentId = config.appointmentId ? fill(config.appointmentId) : undefined;
-    const meeting = await createMeeting(input.ctx, {
+    // Retries of this action reuse the meeting; an appointment keeps one meeting across automations.
+    const idempotencyKey = appointmentId ? `appointment:${appointmentId}` : `action:${input.idempotencyKey}`;
+    const stored = await findMeetingByKey(input.db, idempotencyKey);
+    if (stored?.status === 'pending') {
+      // Already asked for: the background check drives it (re-queued here in case it was lost); only our row is read.
+      if (Date.now() - stored.created_at.getTime() > MAX_WAIT_MS) throw new AppError('UNPROCESSABLE', { message: `Meet link still not ready after ${MAX_WAIT_MS / 60_000} minutes` });
+      await ensureConferenceCheck(input.ctx, input.clientId, stored.event_id);
+      throw new ActionWaiting('Google is still creating the Meet conference; waiting for it', input.ctx.config.google.conferencePollMs * WAIT_POLLS);
+    }
+    const meeting = stored ? presentMeeting(stored) : await createMeeting(input.ctx, {
       clientId: input.clientId,
       title: fill(config.title),
       start,
@@ -53,12 +71,11 @@ export const createMeetAction: ActionDefinition = {
       description: config.description ? fill(config.description) : null,
       attendees: (config.attendees ?? []).map(fill).filter((email) => email.includes('@')).map((email) => ({ email })),
       appointmentId,
-      // Retries of this action reuse the meeting; an appointment keeps one meeting across automations.
-      idempotencyKey: appointmentId ? `appointment:${appointmentId}` : `action:${input.idempotencyKey}`,
+      idempotencyKey,
     });
-    // Never hand an empty code to the next action (the confirmation template): a pending conference is
-    // retried by the workflow queue (the create is idempotent and polls again); a failed one is final.
-    if (meeting.status === 'pending') throw new Error('Google is still creating the Meet conference; retrying');
+    // Never hand an empty code to the next action (the confirmation template): wait for a pending
+    // conference (above, on the next run); a failed one is final.
+    if (meeting.status === 'pending') throw new ActionWaiting('Google is still creating the Meet conference; waiting for it', input.ctx.config.google.conferencePollMs * WAIT_POLLS);
     if (meeting.status !== 'ready') throw new AppError('UNPROCESSABLE', { message: `Meet link unavailable (meeting ${meeting.status})` });
     const vars: Record<string, string> = { meetUrl: meeting.meetUrl ?? '', meetCode: meeting.meetingCode ?? '' };
     return { output: { eventId: meeting.eventId, meetUrl: meeting.meetUrl, meetingCode: meeting.meetingCode, status: meeting.status, sandbox: meeting.sandbox }, vars };

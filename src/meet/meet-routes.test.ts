@@ -8,6 +8,7 @@ import { checkConferenceJob } from './check-conference.job.ts';
 import { createMeetAction } from './create-meet.action.ts';
 import { startReceiver } from '../workflows/test-support/receiver.ts';
 import { appointmentMeetingSubscriber } from '../crm/index.ts';
+import { ActionWaiting } from '../workflows/index.ts';
 
 let h: TestApp;
 let google: GoogleServer;
@@ -30,7 +31,7 @@ async function connect(client: TestClient, code: string, grant: { refreshToken: 
 
 before(async () => {
   google = await startGoogleServer();
-  h = await startTestApp({ env: { ...google.env, SSRF_ALLOW_HOSTS: '127.0.0.1' } });
+  h = await startTestApp({ env: { ...google.env, SSRF_ALLOW_HOSTS: '127.0.0.1', JOB_SUPERVISE_SECONDS: '1' } });
   const original = h.ctx.realtime;
   h.ctx.realtime = { publish: (e) => { published.push(e); original.publish(e); } };
   a = await h.createClient('Meet Clinic A');
@@ -166,20 +167,76 @@ test('the background job asks again once when the conference failed meanwhile', 
   assert.ok(shown.meetUrl);
 });
 
-test('create_meet retries instead of passing an empty code while the conference is pending, then yields the real code', async () => {
+test('create_meet waits (without using up attempts or calling Google again) while the conference is pending, then yields the real code', async () => {
   const input = {
     ctx: h.ctx, clientId: a.id, db: await tenantDbById(h.ctx, a.id), trigger: 'appointment_confirmed', variables: ['Asha'], vars: {},
     runId: 'run-meet-1', idempotencyKey: 'run-meet-1',
   };
   const config = { title: 'Consultation with {{1}}', start: '2026-12-10T10:00:00Z' };
   google.pendingReads = 6;
-  await assert.rejects(createMeetAction.execute(input, config), /still creating/);
-  const before = inserts();
-  const result = await createMeetAction.execute(input, config); // the retry: same event, polled again
+  await assert.rejects(createMeetAction.execute(input, config), (err: Error) => err instanceof ActionWaiting && /still creating/.test(err.message));
   google.pendingReads = 0;
-  assert.equal(inserts(), before + 1, 'the retry re-inserts with the same id (409) instead of making a new event');
+  const calls = google.requests.length;
+  await assert.rejects(createMeetAction.execute(input, config), ActionWaiting); // a re-run reads our row only
+  assert.equal(google.requests.length, calls, 'no Google call while waiting');
+  const eventId = (await input.db.query<{ event_id: string }>(`SELECT event_id FROM meetings WHERE idempotency_key = 'action:run-meet-1'`)).rows[0].event_id;
+  let settled = false;
+  for (let i = 0; i < 5 && !settled; i++) settled = await checkConferenceJob.handler({ clientId: a.id, eventId }, h.ctx, {} as never, { number: i + 1, isLast: false }).then(() => true, () => false);
+  assert.ok(settled);
+  const before = inserts();
+  const result = await createMeetAction.execute(input, config);
+  assert.equal(inserts(), before, 'one event: the settled meeting is reused');
   assert.match(result.vars!.meetCode, /^[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
-  assert.equal(result.vars!.meetUrl, google.events.get(String(result.output!.eventId))!.event.hangoutLink);
+  assert.equal(result.vars!.meetUrl, google.events.get(eventId)!.event.hangoutLink);
+});
+
+test('an automation step waiting for a Meet link is re-run until the link exists, then the next step gets the code', async () => {
+  const rx = await startReceiver();
+  let automationId = '';
+  try {
+    const created = await h.app.inject({
+      method: 'POST', url: '/api/crm/automations', headers: a.headers, payload: {
+        name: 'meet then notify', trigger: 'service_enrolled', triggerConfig: { suite: 'meet-wait' }, actions: [
+          { type: 'create_meet', config: { title: 'Kick-off with {{1}}', start: '2026-12-20T10:00:00Z' } },
+          { type: 'webhook', config: { url: `${rx.url}/notify` } },
+        ],
+      },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    automationId = created.json().id;
+    const insertsBefore = google.count('POST', /\/events$/);
+    google.pendingReads = 12; // 3 reads inline, then the background check needs several more
+    const r = await h.app.inject({ method: 'POST', url: '/api/saas/workflows/trigger', headers: a.headers, payload: { trigger: 'service_enrolled', phone: '918143963899', variables: ['Asha'], callbackMetadata: { suite: 'meet-wait', moduleId: 'kick-off' } } });
+    assert.equal(r.statusCode, 202, r.body);
+    const [step0] = r.json().jobs;
+    const jobView = async () => (await h.app.inject({ method: 'GET', url: `/api/saas/workflows/jobs/${step0.id}`, headers: a.headers })).json();
+    const waitUntil = async (check: () => Promise<boolean>, what: string) => {
+      const deadline = Date.now() + 20_000;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    };
+    await waitUntil(async () => (await jobView()).attemptHistory.some((x: { outcome: string }) => x.outcome === 'waiting'), 'a waiting attempt');
+    google.pendingReads = 0; // later inserts are not affected; this event stays pending for its remaining reads
+    const waiting = await jobView();
+    assert.ok(['pending', 'processing'].includes(waiting.status), waiting.status);
+    assert.equal(google.count('POST', /\/events$/) - insertsBefore, 1, 'one insert: waiting re-runs do not call Google');
+    // The background check settles the conference (run here instead of after its first delay).
+    const eventId = (await (await tenantDbById(h.ctx, a.id)).query<{ event_id: string }>(`SELECT event_id FROM meetings WHERE idempotency_key = $1`, [`action:${step0.id}`])).rows[0].event_id;
+    let settled = false;
+    for (let i = 0; i < 15 && !settled; i++) settled = await checkConferenceJob.handler({ clientId: a.id, eventId }, h.ctx, {} as never, { number: 1, isLast: false }).then(() => true, () => false);
+    assert.ok(settled);
+    await waitUntil(async () => rx.requests.some((q) => q.path === '/notify'), 'the next step');
+    const done = await jobView();
+    assert.equal(done.status, 'completed');
+    assert.ok(done.attemptHistory.filter((x: { outcome: string }) => x.outcome === 'failed').length === 0, 'waiting is not failing');
+    const code = /[a-z]{3}-[a-z]{4}-[a-z]{3}$/.exec(google.events.get(eventId)!.event.hangoutLink)![0];
+    assert.equal(JSON.parse(rx.requests.find((q) => q.path === '/notify')!.body).vars.meetCode, code);
+  } finally {
+    if (automationId) await h.app.inject({ method: 'DELETE', url: `/api/crm/automations/${automationId}`, headers: a.headers });
+    await rx.close();
+  }
 });
 
 test('a failed conference is asked for again once with a new requestId', async () => {

@@ -60,11 +60,14 @@ export async function settleConference(ctx: AppContext, db: pg.Pool, clientId: s
     state = await provider.read(eventId);
   }
   const row = await storeConference(ctx, db, clientId, eventId, { ...state, requestId, retried: requestId !== undefined });
-  if (state.status === 'pending') {
-    await ctx.queue.enqueue(checkConferenceJob, { clientId, eventId }, {
-      key: `${clientId}:${eventId}`,
-      startAfter: new Date(Date.now() + BACKGROUND_DELAY_SECONDS * 1000),
-    });
-  }
+  if (state.status === 'pending') await ensureConferenceCheck(ctx, clientId, eventId);
   return row;
+}
+
+/** Makes sure the background re-check of a pending conference is queued (keyed: a no-op when it is). */
+export async function ensureConferenceCheck(ctx: AppContext, clientId: string, eventId: string): Promise<void> {
+  await ctx.queue.enqueue(checkConferenceJob, { clientId, eventId }, {
+    key: `${clientId}:${eventId}`,
+    startAfter: new Date(Date.now() + BACKGROUND_DELAY_SECONDS * 1000),
+  });
 }

@@ -2,6 +2,7 @@
 export { triggerWorkflows, refreshModuleVariables, type TriggerInput, type TriggerResult, type TriggeredJob } from './trigger-workflows.ts';
 export { TRIGGER_EVENTS, isTriggerEvent, type TriggerEvent } from './triggers.ts';
 export type { ActionDefinition, ActionInput, ActionResult } from './actions/registry.ts';
+export { ActionWaiting } from './actions/registry.ts';
 export { runWorkflowActionJob } from './run-workflow-action.job.ts';
 export { recordFailedActionJob } from './record-failed-action.job.ts';
 export { deliverCallbackJob } from './deliver-callback.job.ts';

@@ -13,10 +13,11 @@ import { AppError, isAppError } from '../platform/errors.ts';
 import { defineJob, jobIdForKey } from '../platform/jobs/queue.ts';
 import { tenantDbById } from '../tenants/index.ts';
 import { findAction } from './actions/index.ts';
+import { ActionWaiting } from './actions/registry.ts';
 import { enqueueCallback } from './deliver-callback.job.ts';
 import { presentJob } from './present.ts';
 import {
-  cancelLaterSteps, claimJob, completeJob, failAttempt, findJob, listRunSteps, setQueueJob, type WorkflowJobRow,
+  cancelLaterSteps, claimJob, completeJob, deferJob, failAttempt, findJob, listRunSteps, setQueueJob, type WorkflowJobRow,
 } from './workflow-jobs.repo.ts';
 
 export interface RunActionData { clientId: string; jobId: string; generation: number }
@@ -94,6 +95,17 @@ export const runWorkflowActionJob = defineJob<RunActionData, AppContext>({
       if (await completeJob(db, row.id, row.attempts, output)) await afterStepFinished(ctx, data.clientId, db, row.id, result.vars);
       return output;
     } catch (err) {
+      if (err instanceof ActionWaiting) {
+        // Not a failure: run again later under a new generation, without using up an attempt.
+        const deferred = await deferJob(db, row.id, row.attempts, new Date(Date.now() + err.retryInMs), errorText(err));
+        if (deferred) {
+          const queueJobId = queueJobIdFor(data.clientId, deferred);
+          await setQueueJob(db, deferred.id, queueJobId, {});
+          await enqueueStep(ctx, data.clientId, deferred);
+          publishJob(ctx, data.clientId, { ...deferred, queue_job_id: queueJobId });
+        }
+        return { waiting: errorText(err) };
+      }
       const permanent = isPermanent(err);
       const final = attempt.isLast || permanent;
       const recorded = await failAttempt(db, row.id, row.attempts, errorText(err), final);

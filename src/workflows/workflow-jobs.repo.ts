@@ -168,6 +168,20 @@ export async function completeJob(db: Db, id: string, attempt: number, output: R
   return rowCount === 1;
 }
 
+/**
+ * The action asked to wait (ActionWaiting): back to pending at `runAt` under a new generation (the
+ * caller enqueues it), the attempt recorded as `waiting`. @returns the row, unless a later attempt took over
+ */
+export async function deferJob(db: Db, id: string, attempt: number, runAt: Date, note: string): Promise<WorkflowJobRow | undefined> {
+  const { rows } = await db.query<WorkflowJobRow>(
+    `UPDATE workflow_jobs SET status = 'pending', generation = generation + 1, run_at = $3, queue_job_id = NULL, last_error = $4, updated_at = now()
+     WHERE id = $1 AND attempts = $2 AND status = 'processing' RETURNING *`,
+    [id, attempt, runAt, note],
+  );
+  await db.query(`UPDATE workflow_job_attempts SET outcome = 'waiting', error = $3, finished_at = now() WHERE job_id = $1 AND attempt = $2`, [id, attempt, note]);
+  return rows[0];
+}
+
 /** Records a failed attempt; `final` marks the job failed, otherwise it waits for its retry. */
 export async function failAttempt(db: Db, id: string, attempt: number, error: string, final: boolean): Promise<boolean> {
   const { rowCount } = await db.query(

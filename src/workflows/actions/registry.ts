@@ -46,6 +46,20 @@ export interface ActionDefinition {
   checkConfig?(config: any, env: { outbound: OutboundPolicy }): string | undefined;
 }
 
+/**
+ * Thrown by an action that cannot finish yet through no fault of its own (a Meet link Google is
+ * still creating): the step goes back to pending and runs again after `retryInMs`, without using
+ * up one of its attempts. The action itself decides when waiting has lasted too long.
+ */
+export class ActionWaiting extends Error {
+  readonly retryInMs: number;
+  constructor(message: string, retryInMs: number) {
+    super(message);
+    this.name = 'ActionWaiting';
+    this.retryInMs = retryInMs;
+  }
+}
+
 /** Fills `{{name}}` placeholders from earlier actions' vars (unknown names are left as they are). */
 export function interpolate(text: string, vars: Record<string, string>): string {
   return text.replace(/\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g, (whole, name: string) => (Object.hasOwn(vars, name) ? vars[name] : whole));
