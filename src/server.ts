@@ -30,16 +30,26 @@ onApiStart(attachRealtimeGateway);
 
 export async function startRoles(booted: Booted, roles: readonly Role[], options: { port?: number; host?: string } = {}): Promise<RunningServer> {
   const { ctx } = booted;
-  await ctx.queue.start(ctx, { work: roles.includes('worker') });
-  if (roles.includes('cron')) {
-    for (const [definition, cron] of cronSchedules) await ctx.queue.schedule(definition, cron);
+  // The queue (pg-boss schema, queues, schedules: mostly database work) is prepared while the HTTP app is
+  // built (CPU here); nothing listens or consumes before both are done.
+  const queueReady = (async () => {
+    await ctx.queue.start(ctx, { work: roles.includes('worker') });
+    if (roles.includes('cron')) await Promise.all(cronSchedules.map(([definition, cron]) => ctx.queue.schedule(definition, cron)));
+  })();
+  queueReady.catch(() => {}); // awaited below
+  let app: FastifyInstance | undefined;
+  try {
+    if (roles.includes('api')) app = await buildHttpApp(ctx);
+    await queueReady;
+  } catch (err) {
+    await queueReady.catch(() => {});
+    await app?.close().catch(() => {});
+    throw err;
   }
   // Webhook inbox consumers (LISTEN/NOTIFY + SKIP LOCKED, not pg-boss: millisecond pickup).
   const inbox: InboxConsumer | undefined = roles.includes('worker') ? await startWhatsappInbox(ctx) : undefined;
-  let app: FastifyInstance | undefined;
   let url: string | undefined;
-  if (roles.includes('api')) {
-    app = await buildHttpApp(ctx);
+  if (app) {
     for (const hook of apiStartHooks) await hook(app, booted);
     url = await app.listen({ port: options.port ?? ctx.config.port, host: options.host ?? ctx.config.host });
   }
