@@ -43,7 +43,7 @@ export class RealtimeGateway implements RealtimePublisher {
   readonly io: Server;
   private readonly ctx: AppContext;
   private readonly pool: pg.Pool;
-  private adapterPool?: pg.Pool;
+  private adapterPool?: GuardedPool;
   private listener?: pg.Client;
   private listenerChain: Promise<void> = Promise.resolve();
   private reconnectTimer?: NodeJS.Timeout;
@@ -233,31 +233,47 @@ export class RealtimeGateway implements RealtimePublisher {
     this.io.engine.close();
     await this.listenerChain;
     await this.pool.end().catch(() => {});
-    // Never let a connection the adapter still holds keep the process from stopping.
-    if (this.adapterPool) await Promise.race([this.adapterPool.end().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
+    // Never let a connection the adapter still holds keep the process from stopping: one it acquired
+    // while we were closing (its LISTEN client arriving late) is destroyed, and it gets no new one.
+    if (this.adapterPool) {
+      this.adapterPool.shutdown();
+      await Promise.race([this.adapterPool.end().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
+    }
   }
 }
+
+/** A pool whose checked-out clients can all be dropped at shutdown. */
+export type GuardedPool = pg.Pool & { shutdown(): void };
 
 /**
  * The postgres adapter checks out one client for LISTEN and, when that connection dies (database
  * restart), reconnects with a new client without releasing the dead one. The pool would then count it
  * as busy forever — `pool.end()` on shutdown never returns. Release (and destroy) a checked-out client
  * as soon as its connection ends or errors.
+ *
+ * The adapter also acquires its LISTEN client asynchronously: when the server closes before that
+ * finishes, the adapter's close() finds no client and the late one would stay connected, keeping the
+ * process alive. `shutdown()` destroys every client still checked out and leaves later checkouts
+ * pending forever (the adapter retries on a timer after a failed checkout, so failing it would loop).
  */
-function releaseDeadClients(pool: pg.Pool): pg.Pool {
+export function releaseDeadClients(pool: pg.Pool): GuardedPool {
   const connect = pool.connect.bind(pool) as (callback?: unknown) => Promise<pg.PoolClient>;
+  const checkedOut = new Set<pg.PoolClient>();
+  let closing = false;
   (pool as unknown as { connect: (callback?: unknown) => unknown }).connect = (callback?: unknown) => {
     // pool.query() checks out with a callback and releases by itself: leave that path untouched.
     if (typeof callback === 'function') return connect(callback);
     return guarded();
   };
   async function guarded(): Promise<pg.PoolClient> {
+    if (closing) return new Promise<never>(() => {});
     const client = await connect();
     let released = false;
     const release = client.release.bind(client);
     client.release = (err?: Error | boolean) => {
       if (released) return;
       released = true;
+      checkedOut.delete(client);
       client.removeListener('end', onEnd);
       client.removeListener('error', onError);
       release(err);
@@ -266,9 +282,24 @@ function releaseDeadClients(pool: pg.Pool): pg.Pool {
     const onError = () => client.release(new Error('connection lost'));
     client.once('end', onEnd);
     client.once('error', onError);
+    checkedOut.add(client);
+    if (closing) {
+      client.release(true);
+      return new Promise<never>(() => {});
+    }
     return client;
   }
-  return pool;
+  return Object.assign(pool, {
+    shutdown() {
+      closing = true;
+      for (const client of checkedOut) {
+        // The adapter's own 'end' listener would schedule a reconnection.
+        client.removeAllListeners('end');
+        client.on('error', () => {});
+        client.release(true);
+      }
+    },
+  });
 }
 
 /** `onApiStart` hook: attaches the gateway, makes it `ctx.realtime`, closes it before the HTTP server. */
