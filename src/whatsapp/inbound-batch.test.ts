@@ -225,6 +225,13 @@ test('one tenant database down: the others apply, its rows retry, and only its s
   try {
     await admin.query(`ALTER DATABASE ${quoteIdent(datname)} ALLOW_CONNECTIONS false`);
     await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [datname]);
+    // pg_terminate_backend only signals: wait until the backends are gone, or a pooled connection could still serve C.
+    for (let i = 0; ; i++) {
+      const { rows: [{ n }] } = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [datname]);
+      if (n === 0) break;
+      if (i > 600) assert.fail(`${n} backends of ${datname} still running`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
     const rows = await claimed(
       body({ phone: PHONES.a, messages: [{ from: '15551110031', id: 'wamid.a-while-c-down' }] }),
       body({ phone: PHONES.c, messages: [{ from: '15551110032', id: 'wamid.c-while-down' }] }),
