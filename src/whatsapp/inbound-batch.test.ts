@@ -217,8 +217,8 @@ test('a reaction in the same batch as its target message attaches to it', async 
 });
 
 test('one tenant database down: the others apply, its rows retry, and only its share is applied later', async () => {
-  const { rows: [{ datname }] } = await h.ctx.controlDb.query<{ datname: string }>(
-    `SELECT datname FROM pg_database WHERE datname LIKE '%' || $1`, [`_tenant_${clients.c.id}`]);
+  // This control database's own tenant database (other test files have clients with the same ids).
+  const datname = `${h.database}_tenant_${clients.c.id}`;
   const admin = new pg.Client({ connectionString: process.env.ECODRIX_TEST_PG_URL });
   await admin.connect();
   events.length = 0;
@@ -263,8 +263,7 @@ test('one tenant database down: the others apply, its rows retry, and only its s
 });
 
 test('a tenant\'s share of a batch costs the same statements for 2 messages as for 40', async () => {
-  const tenantDatabase = (await h.ctx.controlDb.query<{ datname: string }>(
-    `SELECT datname FROM pg_database WHERE datname LIKE '%' || $1`, [`_tenant_${clients.b.id}`])).rows[0].datname;
+  const tenantDatabase = `${h.database}_tenant_${clients.b.id}`;
   const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
   const original = proto.query;
   // Statements of the apply transactions only (from BEGIN with the contact locks to COMMIT): other work on the
