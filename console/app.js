@@ -28,6 +28,26 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** Live check of a client's tenant database (operator view): reachable or what failed, with the time it took. */
+function datasourceHealth(code) {
+  const out = h('p', { 'aria-live': 'polite', 'data-health': 'checking' }, 'Database health: checking…');
+  const check = async () => {
+    out.dataset.health = 'checking';
+    out.textContent = 'Database health: checking…';
+    try {
+      const r = await api('GET', `/api/clients/${encodeURIComponent(code)}/datasource/health`);
+      out.dataset.health = r.ok ? 'ok' : 'fail';
+      out.replaceChildren(`Database health: ${r.ok ? '✓ ' : '✗ '}${r.detail} (${r.latencyMs} ms) `, h('button', { class: 'secondary', type: 'button', onclick: check }, 'Check again'));
+      if (!r.ok) out.setAttribute('role', 'alert');
+    } catch (err) {
+      out.dataset.health = 'fail';
+      out.textContent = `Database health: could not check (${err.message})`;
+    }
+  };
+  void check();
+  return out;
+}
+
 function flash(message, isError = false) {
   const el = document.getElementById('flash');
   el.textContent = message;
@@ -194,6 +214,7 @@ async function clientDetailPage(code) {
     h('section', { class: 'card' }, h('h2', {}, `${client.name} (${client.clientCode})`),
       h('p', {}, `Email ${client.email} · WhatsApp ${client.whatsappStatus}${client.whatsappStatusReason ? ` (${client.whatsappStatusReason})` : ''} · key ${client.apiKeyHint}`),
       h('p', {}, 'Datasource: ', client.datasource ? `${client.datasource.uri}${client.datasource.provisioned ? ' (provisioned)' : ''}` : 'none registered (created automatically with the embedded database)'),
+      datasourceHealth(code),
       h('div', { class: 'row' },
         h('button', { class: 'secondary', onclick: async () => {
           if (!confirm(`Rotate the API key of ${code}? The old key stops working at once.`)) return;

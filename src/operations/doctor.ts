@@ -8,22 +8,13 @@ import type { AppContext } from '../context.ts';
 import { encryptedColumns } from '../encrypted-columns.ts';
 import { countStale } from '../platform/crypto/reencrypt.ts';
 import { CONTROL_MIGRATIONS, latestMigration } from '../platform/db/migrate.ts';
-import { describeSecretsOf, findClientById, tenantDb } from '../tenants/index.ts';
+import { checkDatasourceHealth, describeSecretsOf, findClientById, withinMs } from '../tenants/index.ts';
 
 export interface DoctorCheck {
   /** What was checked, e.g. `control database` or `client sharmaclinic: tenant database`. */
   name: string;
   status: 'ok' | 'warn' | 'fail';
   detail: string;
-}
-
-async function timed<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms); })]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Runs every check; `clientCodes` limits the per-client checks (default: all clients). */
@@ -37,7 +28,7 @@ export async function runDoctor(ctx: AppContext, options: { clientLimit?: number
   add({ name: 'configuration', status: ctx.config.nodeEnv === 'production' ? 'ok' : 'warn', detail: `NODE_ENV=${ctx.config.nodeEnv}${ctx.config.nodeEnv === 'production' ? '' : ' (development defaults; generated secrets live in DATA_DIR)'}` });
   add({ name: 'control database', status: 'ok', detail: ctx.embedded ? 'embedded PostgreSQL under DATA_DIR' : 'DATABASE_URL' });
   try {
-    const { rows } = await timed(ctx.controlDb.query<{ version: string; sync: string; latest: string | null }>(
+    const { rows } = await withinMs(ctx.controlDb.query<{ version: string; sync: string; latest: string | null }>(
       `SELECT current_setting('server_version') AS version, current_setting('synchronous_commit') AS sync,
               (SELECT max(id) FROM public.schema_migrations) AS latest`,
     ), 5000);
@@ -75,20 +66,15 @@ export async function runDoctor(ctx: AppContext, options: { clientLimit?: number
   for (const row of clients) {
     const client = await findClientById(ctx.controlDb, row.id);
     if (!client) continue;
-    try {
-      const pool = await timed(tenantDb(ctx, client), 8000);
-      await timed(pool.query('SELECT 1'), 5000);
-      add({ name: `client ${row.code}: tenant database`, status: 'ok', detail: 'reachable and migrated' });
-    } catch (err) {
-      add({ name: `client ${row.code}: tenant database`, status: 'fail', detail: (err as Error).message });
-    }
+    const health = await checkDatasourceHealth(ctx, client);
+    add({ name: `client ${row.code}: tenant database`, status: health.ok ? 'ok' : 'fail', detail: health.detail });
     const secrets = await describeSecretsOf(ctx.controlDb, row.id);
     if (row.whatsapp_status === 'needs_token') add({ name: `client ${row.code}: WhatsApp`, status: 'fail', detail: 'Meta rejected the token (190): set a new whatsappToken' });
     else if (!secrets.whatsappToken) add({ name: `client ${row.code}: WhatsApp`, status: 'warn', detail: 'no whatsappToken: sends go to the built-in simulator (WHATSAPP_MODE auto/sandbox) or fail (live)' });
     else if (!secrets.whatsappPhoneNumberId) add({ name: `client ${row.code}: WhatsApp`, status: 'fail', detail: 'whatsappToken set but no whatsappPhoneNumberId: inbound webhooks cannot be routed to this client' });
     else add({ name: `client ${row.code}: WhatsApp`, status: 'ok', detail: `token set, phone number id ${secrets.whatsappPhoneNumberId.hint}` });
     if (secrets.smtpHost) {
-      const smtp = await timed(verifySmtp(ctx, row.id), 20_000).catch((err: Error) => ({ ok: false, stage: 'check', message: err.message }));
+      const smtp = await withinMs(verifySmtp(ctx, row.id), 20_000).catch((err: Error) => ({ ok: false, stage: 'check', message: err.message }));
       add({ name: `client ${row.code}: SMTP`, status: smtp.ok ? 'ok' : 'fail', detail: smtp.ok ? `${secrets.smtpHost.hint} accepts our login` : `${(smtp as { stage?: string }).stage ?? ''}: ${(smtp as { message?: string }).message ?? 'failed'}` });
     }
   }

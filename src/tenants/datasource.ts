@@ -125,6 +125,39 @@ export async function tenantDb(ctx: AppContext, client: Pick<ClientAuthRow, 'id'
   return ctx.tenantPools.acquire(client.id, version, () => resolveUri(ctx, client.id));
 }
 
+export interface DatasourceHealth {
+  ok: boolean;
+  /** Time to reach the database and run `SELECT 1`, or until the failure. */
+  latencyMs: number;
+  /** `reachable and migrated`, or what went wrong (never the URI or its password). */
+  detail: string;
+}
+
+/** Rejects when `promise` has not settled within `ms`. */
+export async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Reaches the client's tenant database through its pool (migrating it if needed) and runs `SELECT 1`. */
+export async function checkDatasourceHealth(ctx: AppContext, client: Pick<ClientAuthRow, 'id' | 'code' | 'datasource_version'>, timeoutMs = 8000): Promise<DatasourceHealth> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  try {
+    await withinMs((async () => {
+      const pool = await tenantDb(ctx, client);
+      await pool.query('SELECT 1');
+    })(), timeoutMs);
+    return { ok: true, latencyMs: elapsed(), detail: 'reachable and migrated' };
+  } catch (err) {
+    return { ok: false, latencyMs: elapsed(), detail: (err as Error).message };
+  }
+}
+
 /** Tenant pool by client id (for jobs, which carry only the id). */
 export async function tenantDbById(ctx: AppContext, clientId: string): Promise<pg.Pool> {
   const client = await findClientById(ctx.controlDb, clientId);

@@ -6,7 +6,7 @@ import type { AppContext } from '../context.ts';
 import { ErrorBodySchema } from '../platform/http/errors.ts';
 import { createClient } from './create-client.ts';
 import { deleteClient, listClients, requireClient, rotateClientKey, showClient, type Actor } from './manage-client.ts';
-import { setDatasource } from './datasource.ts';
+import { checkDatasourceHealth, setDatasource } from './datasource.ts';
 import { setClientSecrets } from './set-secrets.ts';
 import { addCorsOrigin, listCorsOrigins, removeCorsOrigin } from './cors.ts';
 import { ClientCodeParams, ClientView, CorsBody, CreateClientBody, DatasourceBody, ListQuery, SecretsBody } from './schema.ts';
@@ -59,6 +59,14 @@ export async function registerClientRoutes(app: FastifyInstance, ctx: AppContext
     const client = await requireClient(ctx, (request.params as { code: string }).code);
     return setDatasource(ctx, client, (request.body as { dbUri: string }).dbUri, adminActor(request));
   });
+
+  app.get('/api/clients/:code/datasource/health', {
+    preHandler: auth.admin,
+    schema: {
+      ...adminTags, summary: 'Reach the client database now: ok, latency, and what failed (200 either way)', params: ClientCodeParams,
+      response: { 200: Type.Object({ ok: Type.Boolean(), latencyMs: Type.Integer(), detail: Type.String() }), ...errors },
+    },
+  }, async (request) => checkDatasourceHealth(ctx, await requireClient(ctx, (request.params as { code: string }).code)));
 
   app.post('/api/clients/:code/rotate-key', {
     preHandler: auth.admin,

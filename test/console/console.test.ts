@@ -65,6 +65,8 @@ test('operator signs in, onboards a client and sees it; wrong token is refused',
   assert.match(key ?? '', /^ecx_live_/);
   await page.getByRole('cell', { name: 'browserclinic', exact: true }).click();
   await page.getByRole('heading', { name: 'Browser Clinic (browserclinic)' }).waitFor();
+  // The client's database is checked live (auto-provisioned here: reachable and migrated).
+  await page.getByText(/^Database health: ✓ reachable and migrated \(\d+ ms\)/).waitFor();
   // Secrets are set by name and shown masked.
   await page.getByLabel('Secret', { exact: true }).selectOption('whatsappAppSecret');
   await page.getByLabel('Value', { exact: true }).fill('app-secret-0123456789abcdef');

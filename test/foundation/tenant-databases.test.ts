@@ -114,10 +114,22 @@ describe('tenant databases', () => {
       assert.equal((await h.app.inject({ method: 'GET', url: '/api/saas/health' })).statusCode, 200);
       // Routes that do not need the tenant database keep working for the affected client.
       assert.equal((await h.app.inject({ method: 'GET', url: '/api/saas/cors', headers: fragile.headers })).statusCode, 200);
+      // The operator's health check says so, per client, without the URI or its credentials.
+      const sick = await h.app.inject({ method: 'GET', url: `/api/clients/${fragile.code}/datasource/health`, headers: h.adminHeaders });
+      assert.equal(sick.statusCode, 200, sick.body);
+      assert.equal(sick.json().ok, false);
+      assert.ok(sick.json().detail.length > 0);
+      assert.equal(sick.body.includes(name) || sick.body.includes('postgres://'), false, 'no URI in the report');
+      const fine = await h.app.inject({ method: 'GET', url: `/api/clients/${healthy.code}/datasource/health`, headers: h.adminHeaders });
+      assert.deepEqual({ ...(fine.json() as object), latencyMs: 0 }, { ok: true, latencyMs: 0, detail: 'reachable and migrated' });
+      // Admin only: a tenant's own key is refused; an unknown client is 404.
+      assert.equal((await h.app.inject({ method: 'GET', url: `/api/clients/${healthy.code}/datasource/health`, headers: healthy.headers })).statusCode, 401);
+      assert.equal((await h.app.inject({ method: 'GET', url: '/api/clients/nosuchclient/datasource/health', headers: h.adminHeaders })).statusCode, 404);
     } finally {
       await unblock(name);
     }
     await eventually('fragile client recovers', () => h.app.inject({ method: 'GET', url: '/test/tenant-ping', headers: fragile.headers }), (r) => r.statusCode === 200);
+    await eventually('its health check recovers', () => h.app.inject({ method: 'GET', url: `/api/clients/${fragile.code}/datasource/health`, headers: h.adminHeaders }), (r) => r.json().ok === true);
   });
 
   it('a registered tenant database that disappeared is a 503 too', async () => {
