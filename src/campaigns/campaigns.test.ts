@@ -278,23 +278,22 @@ describe('campaigns', () => {
   });
 
   test('throttle: sends are paced at the per-campaign rate', async () => {
-    const rate = 20;
+    const rate = 10;
     const emails = Array.from({ length: 30 }, (_, i) => `pace${i}@example.test`);
     const id = await createAndSend(a, { audience: { type: 'list', emails }, ratePerSecond: rate });
     await waitForStatus(a, id, ['finished']);
     const times = sink.messages.filter((m) => m.to.startsWith('pace')).map((m) => m.receivedAt).sort((x, y) => x - y);
     assert.equal(times.length, 30);
-    // Slots are 50 ms apart, so 30 mails cannot all arrive within one second. The span from first to last
-    // arrival is not used as a rate: the first mails on each new pooled connection wait for its TLS
-    // handshake and then arrive bunched, which says nothing about the pacer (its exact schedule is
-    // asserted on the pacer itself in the next test).
-    assert.ok(times.at(-1)! - times[0] >= 1000 * ((times.length - 1 - rate) / rate), 'the 30 mails were spread over more than one second');
-    // Once the pool's connections are open (the first mail on each of its 5 connections waits for the
-    // handshake, so those arrive bunched), no sliding one-second window holds clearly more than the rate.
-    const steady = times.slice(5);
-    for (let i = 0; i < steady.length; i++) {
-      const inWindow = steady.filter((t) => t >= steady[i] && t < steady[i] + 1000).length;
-      assert.ok(inWindow <= rate + 3, `${inWindow} messages within one second`);
+    // Slots are 100 ms apart and handed out at most one second ahead, so 30 mails take at least ~2 s.
+    // The span is not used as a rate: the first mails on each new pooled connection wait for its TLS
+    // handshake and then arrive bunched (the pacer's exact schedule is asserted in the next test).
+    assert.ok(times.at(-1)! - times[0] >= 1000 * ((times.length - 1 - rate) / rate), 'the 30 mails were spread over about two seconds');
+    // Whatever the machine does, no one-second window can hold more than one second of paced slots plus
+    // the slots already handed out (at most one second ahead) when the process was held up: 2 × rate, plus
+    // a few for the handshake bunching. Unthrottled, all 30 would arrive within a fraction of a second.
+    for (let i = 0; i < times.length; i++) {
+      const inWindow = times.filter((t) => t >= times[i] && t < times[i] + 1000).length;
+      assert.ok(inWindow <= 2 * rate + 5, `${inWindow} messages within one second`);
     }
   });
 
