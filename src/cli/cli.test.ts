@@ -1,33 +1,22 @@
 /** The `ecodrix` CLI, spawned as a real process against a test control database. */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { createPool, quoteIdent, withDatabase } from '../platform/db/pool.ts';
 import { hashApiKey } from '../platform/crypto/api-keys.ts';
+import { runCli, type CliRun } from '../../test/support/run-cli.ts';
 import { childEnvBase, createTestDatabase, testServerUrl, TEST_ADMIN_TOKEN, TEST_ENCRYPTION_KEY, TEST_BLIND_INDEX_KEY } from '../../test/harness.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = path.join(root, 'bin', 'ecodrix.js');
 let database: string;
 let dataDir: string;
 let db: ReturnType<typeof createPool>;
 let env: Record<string, string>;
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
-function run(args: string[], options: { node?: string } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(options.node ?? process.execPath, [bin, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function run(args: string[], options: { node?: string } = {}): Promise<CliRun> {
+  return runCli(args, env, options);
 }
 
 async function json(args: string[]): Promise<any> {

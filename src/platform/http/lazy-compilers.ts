@@ -36,8 +36,9 @@ export function lazyCompilers(): LazyCompilers {
   const ajvBuilder = (require('@fastify/ajv-compiler') as () => Builder)();
   const serializerBuilder = (require('@fastify/fast-json-stringify-compiler') as () => Builder)();
 
-  const lazyValidator = (compile: Compile): Compile => (definition) => {
-    let fn: ((...args: unknown[]) => unknown) & { errors?: unknown; schemaEnv?: unknown } | undefined;
+  /** Compiles `definition` on first call (or when the background pass reaches it), once. */
+  const deferred = (definition: Parameters<Compile>[0], compile: Compile) => {
+    let fn: ReturnType<Compile> | undefined;
     const entry: Pending = { describe: describe(definition), compile: () => get() };
     const get = () => {
       if (!fn) {
@@ -47,6 +48,11 @@ export function lazyCompilers(): LazyCompilers {
       return fn;
     };
     pending.add(entry);
+    return get;
+  };
+
+  const lazyValidator = (compile: Compile): Compile => (definition) => {
+    const get = deferred(definition, compile) as () => ((...args: unknown[]) => unknown) & { errors?: unknown; schemaEnv?: unknown };
     const validate = (data: unknown, context?: unknown) => {
       const f = get();
       const result = f(data, context);
@@ -60,16 +66,7 @@ export function lazyCompilers(): LazyCompilers {
   };
 
   const lazySerializer = (compile: Compile): Compile => (definition) => {
-    let fn: ((data: unknown) => unknown) | undefined;
-    const entry: Pending = { describe: describe(definition), compile: () => get() };
-    const get = () => {
-      if (!fn) {
-        pending.delete(entry);
-        fn = compile(definition);
-      }
-      return fn;
-    };
-    pending.add(entry);
+    const get = deferred(definition, compile) as () => (data: unknown) => unknown;
     return (data: unknown) => get()(data);
   };
 

@@ -9,19 +9,10 @@ import { randomBytes } from 'node:crypto';
 import addressparser from 'nodemailer/lib/addressparser';
 import { encodeWords, foldLines, isPlainText } from 'nodemailer/lib/mime-funcs';
 import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
+import type { OutgoingMail } from './mailer.ts';
 
-export interface MimeInput {
-  from: string;
-  to: string;
-  subject: string;
-  html?: string;
-  text?: string;
-  replyTo?: string;
-  messageId: string;
-  /** Extra headers, sent on one line as given (CR/LF removed). */
-  headers?: Record<string, string>;
-  date?: Date;
-}
+/** What the mailer sends, plus an optional Date header value (tests). */
+export type MimeInput = OutgoingMail & { date?: Date };
 
 export interface BuiltMime {
   /** SMTP envelope: bare addresses. */
